@@ -1,0 +1,1 @@
+"""vppnet node agent: makes VPP the dataplane of a Calico cluster."""

@@ -1,0 +1,206 @@
+"""The ``vppnet`` command: sim | plan | apply | show | demo.
+
+Every command turns bad input (a scenario with errors, an unreachable or
+incompatible VPP) into one clear message on stderr and a non-zero exit,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import plugins
+from agent import netns, show
+from agent.config import AgentConfig, ConfigError, load_config
+from agent.model import ClusterModel
+from agent.reconcile import REQUIRED_MESSAGES, Reconciler
+from agent.scenario import ScenarioError, load_scenario
+from agent.vpp import VppConnection, VppError
+from agent.vppobjects import VppObject
+from agent.vppsim import Simulator, serve_forever
+
+log = logging.getLogger("vppnet")
+
+EXAMPLE = "examples/cluster.yaml"
+
+
+def _connect(cfg: AgentConfig, socket: str | None, wait: float | None = None) -> VppConnection:
+    conn = VppConnection(
+        socket or cfg.vpp.socket,
+        api_dir=cfg.vpp.api_dir,
+        timeout=cfg.vpp.timeout,
+        window=cfg.vpp.pipeline_window,
+    )
+    conn.connect(wait=cfg.vpp.connect_wait if wait is None else wait, check=REQUIRED_MESSAGES)
+    return conn
+
+
+def _config(args: argparse.Namespace) -> AgentConfig:
+    cfg = load_config(args.config)
+    if getattr(args, "state_dir", None):
+        cfg = cfg.model_copy(update={"state_dir": args.state_dir})
+    return cfg
+
+
+def _desired(cfg: AgentConfig, model: ClusterModel) -> dict[str, VppObject]:
+    defaults = plugins.pods.PodDefaults(gso=cfg.pods.gso, csum_offload=cfg.pods.csum_offload)
+    return plugins.render(model, defaults)
+
+
+def cmd_sim(args: argparse.Namespace) -> int:
+    serve_forever(args.socket, vhost_net=not args.no_vhost_net, devices=args.devices)
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace, *, apply: bool = False) -> int:
+    cfg = _config(args)
+    model = load_scenario(args.scenario)
+    with _connect(cfg, args.socket, wait=args.wait) as conn:
+        reconciler = Reconciler(conn, cfg.index_path)
+        plan = reconciler.plan(_desired(cfg, model), refresh=True)
+        if not apply:
+            print(json.dumps(plan.to_json(), indent=2) if args.json else plan.render())
+            return 0
+        report = reconciler.apply(plan)
+        if args.json:
+            print(json.dumps({"plan": plan.to_json(), "failed": len(report.failed)}, indent=2))
+        else:
+            print(plan.render())
+            print(report.render())
+        return 0 if report.ok else 1
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    sections = list(show.SECTIONS) if args.what == "all" else [args.what]
+    with _connect(cfg, args.socket, wait=args.wait) as conn:
+        print(show.as_json(conn, sections) if args.json else show.as_text(conn, sections))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    scenario = Path(args.scenario or _example_path())
+    model = load_scenario(scenario)
+    print(f"vppnet demo: scenario {scenario}, local node {model.local_node_name}")
+    created: list[str] = []
+    names = sorted({n for p in model.pod_interfaces.values() if (n := netns.named(p.netns))})
+    if netns.can_manage():
+        created = [n for n in names if netns.ensure(n)]
+    else:
+        print("not root: pod network namespaces and tun devices are simulated, not created")
+    try:
+        with tempfile.TemporaryDirectory(prefix="vppnet-demo-") as tmp:
+            return _demo_run(model, Path(tmp), names)
+    finally:
+        for name in created:
+            netns.remove(name)
+
+
+def _demo_run(model: ClusterModel, tmp: Path, names: list[str]) -> int:
+    cfg = AgentConfig(state_dir=str(tmp / "state"))
+    socket = tmp / "api.sock"
+    with Simulator(socket, devices="auto") as sim, _connect(cfg, str(socket), wait=5) as conn:
+        assert conn.version is not None
+        print(f"embedded VPP simulator {conn.version.version} on {socket}\n")
+        reconciler = Reconciler(conn, cfg.index_path)
+        desired = _desired(cfg, model)
+        print(f"--- 1. plan ({len(desired)} desired objects) ---")
+        plan = reconciler.plan(desired, refresh=True)
+        print(plan.render())
+        print("\n--- 2. apply ---")
+        report = reconciler.apply(plan)
+        print(report.render())
+        print("\n--- 3. VPP state (read back through dumps) ---")
+        print(show.as_text(conn, ["interfaces", "tables", "routes", "taps"]))
+        if netns.can_manage() and names:
+            print("\n--- 4. pod network namespaces (read with netlink) ---")
+            for name in names:
+                for link in netns.links(name):
+                    if link["name"] != "lo":
+                        print(
+                            f"  {name}: {link['name']} mtu {link['mtu']} {link['state']} "
+                            f"{' '.join(link['addresses'])}"
+                        )
+        before = sim.mutations
+        print("\n--- 5. plan and apply again: nothing to do ---")
+        again = reconciler.plan(desired, refresh=True)
+        print(again.render())
+        reconciler.apply(again)
+        print(f"VPP mutations on the second run: {sim.mutations - before}")
+        return 0 if report.ok and again.empty else 1
+
+
+def _example_path() -> str:
+    if Path(EXAMPLE).exists():
+        return EXAMPLE
+    return str(Path(__file__).resolve().parent.parent / EXAMPLE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vppnet", description="A VPP dataplane for Kubernetes.")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("sim", help="run the VPP API simulator on a unix socket")
+    s.add_argument("--socket", required=True)
+    s.add_argument(
+        "--no-vhost-net",
+        action="store_true",
+        help="behave like a node without /dev/vhost-net (tap creation fails)",
+    )
+    s.add_argument("--devices", choices=["auto", "real", "record"], default="auto")
+    s.set_defaults(func=cmd_sim)
+
+    def vpp_args(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--socket", help="VPP API socket (default: from config)")
+        sp.add_argument("--config", help="agent config file (YAML)")
+        sp.add_argument(
+            "--wait", type=float, default=0.0, help="seconds to wait for the socket to appear"
+        )
+        sp.add_argument("--json", action="store_true", help="machine-readable output")
+
+    for name, helptext, apply in (
+        ("plan", "print what would change in VPP (changes nothing)", False),
+        ("apply", "make VPP match the scenario", True),
+    ):
+        sp = sub.add_parser(name, help=helptext)
+        sp.add_argument("--scenario", required=True, help="scenario file (YAML)")
+        sp.add_argument("--state-dir", help="where the ownership index lives")
+        vpp_args(sp)
+        sp.set_defaults(func=lambda a, apply=apply: cmd_plan(a, apply=apply))
+
+    sh = sub.add_parser("show", help="read VPP state through its dumps")
+    sh.add_argument("what", nargs="?", default="interfaces", choices=[*show.SECTIONS, "all"])
+    vpp_args(sh)
+    sh.set_defaults(func=cmd_show)
+
+    d = sub.add_parser("demo", help="the agent on an embedded simulator with a sample cluster")
+    d.add_argument("--scenario", help=f"scenario file (default {EXAMPLE})")
+    d.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        code: int = args.func(args)
+    except (ScenarioError, ConfigError, VppError, plugins.RenderError) as e:
+        print(f"vppnet {args.command}: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""The agent's configuration: one YAML file (the DaemonSet's ConfigMap), strictly validated.
+
+Unknown keys are errors, not silently ignored settings: a typo in a
+ConfigMap must not leave a node running with a default the operator
+thought they had changed.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+DEFAULT_CONFIG_PATH = "/etc/vppnet/config.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class VppSettings(_Strict):
+    socket: str = "/run/vpp/api.sock"
+    api_dir: str | None = None  # None: the API definitions shipped with vppnet
+    timeout: float = Field(default=5.0, gt=0, description="seconds to wait for any VPP reply")
+    connect_wait: float = Field(default=30.0, ge=0, description="seconds to wait for VPP's socket")
+    pipeline_window: int = Field(default=64, ge=1, le=4096)
+
+
+class PodSettings(_Strict):
+    gso: bool = True
+    csum_offload: bool = True
+
+
+class AgentConfig(_Strict):
+    vpp: VppSettings = VppSettings()
+    state_dir: str = "/var/lib/vppnet"
+    pods: PodSettings = PodSettings()
+
+    @property
+    def index_path(self) -> Path:
+        return Path(self.state_dir) / "vpp-index.json"
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used; the message names file and field."""
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> AgentConfig:
+    """Read the config file; no file at the default path means all defaults."""
+    if path is None:
+        path = os.environ.get("VPPNET_CONFIG", DEFAULT_CONFIG_PATH)
+        if not Path(path).exists():
+            return AgentConfig()
+    p = Path(path)
+    try:
+        data: Any = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot read: {e.strerror}") from e
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{p}: invalid YAML: {e}") from e
+    try:
+        return AgentConfig.model_validate(data)
+    except ValidationError as e:
+        problems = [
+            f"{p}: {'.'.join(str(x) for x in err['loc']) or '(document)'}: {err['msg']}"
+            for err in e.errors()
+        ]
+        raise ConfigError("\n".join(problems)) from None

@@ -1,0 +1,83 @@
+"""Desired vs observed: the one place that decides what VPP calls to make.
+
+Plugins render desired objects; :class:`Reconciler` reads VPP (once per
+refresh), diffs, and applies the difference through agent.vpp. It keeps the
+observed state between runs, so converging a few keys (a CNI ADD) costs a
+diff of those keys and their VPP calls, not a dump of the whole of VPP; a
+periodic :meth:`Reconciler.refresh` repairs drift.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Collection, Mapping
+
+from agent.reconcile.apply import Applier, ApplyReport
+from agent.reconcile.diff import diff
+from agent.reconcile.index import OwnershipIndex
+from agent.reconcile.observe import Observed, observe
+from agent.reconcile.plan import Change, Conflict, Op, Plan
+from agent.vpp import VppConnection, af_packet, cnat, interfaces, ip, memif, messages_of, tap, vxlan
+from agent.vppobjects import VppObject
+
+REQUIRED_MESSAGES = messages_of(interfaces, ip, tap, af_packet, memif, vxlan, cnat)
+
+
+class Reconciler:
+    def __init__(
+        self, conn: VppConnection, index_path: str | os.PathLike[str] | None = None
+    ) -> None:
+        self.conn = conn
+        self.index = OwnershipIndex.load(index_path)
+        self._observed: Observed | None = None
+        self._lock = threading.RLock()
+
+    def refresh(self) -> Observed:
+        """Read VPP afresh (start-up, periodic resync, after a failed apply)."""
+        with self._lock:
+            self._observed = observe(self.conn, self.index)
+            return self._observed
+
+    @property
+    def observed(self) -> Observed:
+        with self._lock:
+            return self._observed if self._observed is not None else self.refresh()
+
+    def plan(
+        self,
+        desired: Mapping[str, VppObject],
+        keys: Collection[str] | None = None,
+        *,
+        refresh: bool = False,
+    ) -> Plan:
+        with self._lock:
+            observed = self.refresh() if refresh else self.observed
+            return diff(desired, observed, keys)
+
+    def apply(self, plan: Plan) -> ApplyReport:
+        """Apply a plan made from the current observed state; save the index."""
+        with self._lock:
+            report = Applier(self.conn, self.observed, self.index).apply(plan)
+            self.index.save()
+            if not report.ok:
+                self._observed = None  # a failure may leave VPP in a state we did not predict
+            return report
+
+    def converge(
+        self, desired: Mapping[str, VppObject], keys: Collection[str] | None = None
+    ) -> tuple[Plan, ApplyReport]:
+        with self._lock:
+            plan = self.plan(desired, keys)
+            return plan, self.apply(plan)
+
+
+__all__ = [
+    "REQUIRED_MESSAGES",
+    "ApplyReport",
+    "Change",
+    "Conflict",
+    "Op",
+    "Plan",
+    "Reconciler",
+]

@@ -1,0 +1,142 @@
+"""The persisted record of what vppnet owns in VPP and how it created it.
+
+VPP can tag interfaces but not routes, cnat translations or memif sockets,
+and it has no dump for some interface settings (VRF binding, rx mode,
+unnumbered) or creation parameters (queue counts). The index fills those
+gaps: it names the objects vppnet created, so a restarted agent adopts
+exactly those and never touches anything else, and it keeps each owned
+interface as it was applied, so unobservable fields compare equal after a
+restart instead of causing churn. It is written atomically (temp file,
+fsync, rename) with a version field; a corrupt file is set aside, never
+silently overwritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from agent.vppobjects import AfPacket, Interface, Memif, TunTap, Vxlan
+
+log = logging.getLogger(__name__)
+
+INDEX_VERSION = 1
+TAG_PREFIX = "vppnet:"
+_TAG_MAX = 63  # VPP tags are string[64]
+
+_KINDS: dict[str, type[Any]] = {
+    "tuntap": TunTap,
+    "af_packet": AfPacket,
+    "memif": Memif,
+    "vxlan": Vxlan,
+}
+_KIND_OF = {cls: kind for kind, cls in _KINDS.items()}
+_ADAPTERS = {kind: TypeAdapter(cls) for kind, cls in _KINDS.items()}
+
+
+def tag_for(name: str) -> str:
+    """The VPP tag of an owned interface: readable, and within VPP's 63 characters."""
+    tag = TAG_PREFIX + name
+    if len(tag) <= _TAG_MAX:
+        return tag
+    digest = hashlib.sha256(name.encode()).hexdigest()[:12]
+    keep = _TAG_MAX - len(TAG_PREFIX) - len(digest) - 1
+    return f"{TAG_PREFIX}{name[:keep]}~{digest}"
+
+
+def is_owned_tag(tag: str) -> bool:
+    return tag.startswith(TAG_PREFIX)
+
+
+class IndexWriteError(Exception):
+    """The index file cannot be written."""
+
+
+@dataclass
+class OwnershipIndex:
+    interfaces: dict[str, Interface] = field(default_factory=dict)  # tag -> as applied
+    routes: set[str] = field(default_factory=set)  # route keys
+    cnat: set[str] = field(default_factory=set)  # cnat keys
+    memif_sockets: dict[str, str] = field(default_factory=dict)  # socket name -> path
+    addresses: set[str] = field(default_factory=set)  # address keys on foreign interfaces
+    path: Path | None = None
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str] | None) -> OwnershipIndex:
+        """Read the index; a missing file is an empty index, a corrupt one is set aside."""
+        if path is None:
+            return cls()
+        p = Path(path)
+        if not p.exists():
+            return cls(path=p)
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+            if data.get("version") != INDEX_VERSION:
+                raise ValueError(f"unsupported version {data.get('version')!r}")
+            index = cls(
+                interfaces={tag: _decode(v) for tag, v in data["interfaces"].items()},
+                routes=set(data["routes"]),
+                cnat=set(data["cnat"]),
+                memif_sockets=dict(data["memif_sockets"]),
+                addresses=set(data["addresses"]),
+                path=p,
+            )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+            aside = p.with_name(p.name + ".corrupt")
+            p.replace(aside)
+            log.error(
+                "ownership index %s is unreadable (%s); moved to %s and starting empty: "
+                "objects it listed will be treated as foreign until re-adopted",
+                p,
+                e,
+                aside,
+            )
+            return cls(path=p)
+        return index
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": INDEX_VERSION,
+            "interfaces": {tag: _encode(obj) for tag, obj in sorted(self.interfaces.items())},
+            "routes": sorted(self.routes),
+            "cnat": sorted(self.cnat),
+            "memif_sockets": dict(sorted(self.memif_sockets.items())),
+            "addresses": sorted(self.addresses),
+        }
+
+    def save(self) -> None:
+        """Write atomically; on failure (disk full, say) the previous file stays intact."""
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(self.to_json(), indent=1)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, self.path)
+        except OSError as e:
+            Path(tmp).unlink(missing_ok=True)
+            raise IndexWriteError(f"cannot write ownership index {self.path}: {e}") from e
+
+
+def _encode(obj: Interface) -> dict[str, Any]:
+    kind = _KIND_OF[type(obj)]
+    spec: dict[str, Any] = _ADAPTERS[kind].dump_python(obj, mode="json")
+    return {"kind": kind, "spec": spec}
+
+
+def _decode(data: dict[str, Any]) -> Interface:
+    obj: Interface = _ADAPTERS[data["kind"]].validate_python(data["spec"])
+    return obj

@@ -1,0 +1,40 @@
+"""Pure translators from the cluster model to desired VPP objects (no I/O, no VPP).
+
+:func:`render` runs every plugin and merges their objects by key. Two
+plugins may want the same object (every pod of a network wants its VRF);
+they must then want exactly the same thing, otherwise the model is
+inconsistent and :class:`RenderError` names both versions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from agent.model import ClusterModel
+from agent.vppobjects import VppObject
+from plugins import connectivity, pods
+
+
+class RenderError(ValueError):
+    """Two plugins want different objects under the same key."""
+
+
+def merge(objects: Iterable[VppObject]) -> dict[str, VppObject]:
+    desired: dict[str, VppObject] = {}
+    for obj in objects:
+        previous = desired.setdefault(obj.key, obj)
+        if previous != obj:
+            raise RenderError(f"conflicting desired objects for {obj.key}: {previous} vs {obj}")
+    return desired
+
+
+def render(
+    model: ClusterModel, pod_defaults: pods.PodDefaults | None = None
+) -> dict[str, VppObject]:
+    """The whole desired VPP state of the local node."""
+    return merge(
+        [
+            *pods.render(model, pod_defaults or pods.PodDefaults()),
+            *connectivity.render(model),
+        ]
+    )
