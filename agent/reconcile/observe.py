@@ -58,7 +58,6 @@ class Observed:
     sw_if_index: dict[str, int] = field(default_factory=dict)  # owned name -> index
     by_vpp_name: dict[str, int] = field(default_factory=dict)  # VPP name -> index
     names: dict[int, IfRef] = field(default_factory=dict)  # index -> ref
-    tags: dict[str, str] = field(default_factory=dict)  # owned name -> tag in VPP
     unseen: dict[str, frozenset[str]] = field(default_factory=dict)  # key -> unknown fields
     cnat_ids: dict[str, int] = field(default_factory=dict)
     memif_socket_ids: dict[str, int] = field(default_factory=dict)  # socket name -> id
@@ -90,7 +89,6 @@ class Observed:
     def forget_interface(self, name: str) -> None:
         """An owned interface was deleted: so were its index and its addresses."""
         idx = self.sw_if_index.pop(name, None)
-        self.tags.pop(name, None)
         if idx is not None:
             self.names.pop(idx, None)
         for key, obj in list(self.objects.items()):
@@ -169,7 +167,6 @@ class _Reader:
             owned[d.sw_if_index] = (name, d, record)
             out.sw_if_index[name] = d.sw_if_index
             out.names[d.sw_if_index] = name
-            out.tags[name] = d.tag
         if not owned:
             return
         sockets = self._memif_sockets()

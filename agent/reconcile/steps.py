@@ -213,7 +213,6 @@ def _interface_create_steps(obj: Interface) -> list[Step]:
     def done(sw_if_index: Any, o: Observed) -> None:
         o.sw_if_index[obj.name] = int(sw_if_index)
         o.names[int(sw_if_index)] = obj.name
-        o.tags[obj.name] = tag
 
     steps = [Step(Phase.CREATE_INTERFACES, build, done)]
     if not isinstance(obj, TunTap):  # tap_create_v3 takes the tag itself
