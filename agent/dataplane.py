@@ -1,0 +1,101 @@
+"""Model -> VPP, incrementally: what the agent's sources call after changing the model.
+
+The dataplane renders the whole desired state from the current model (pure
+and cheap at node scale), compares it with what it rendered last time, and
+asks the reconciler to converge only the keys that changed, plus those that
+failed before. So a CNI ADD programs one pod's objects and nothing else, and
+a failed object is retried at the next converge instead of being forgotten.
+A resync (start-up, periodic) reads VPP afresh and converges everything,
+which repairs drift made behind the agent's back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+
+from agent.model import ClusterModel
+from agent.reconcile import ApplyReport, Plan, Reconciler
+from agent.state import ClusterState
+from agent.vppobjects import VppObject
+
+log = logging.getLogger(__name__)
+
+Render = Callable[[ClusterModel], Mapping[str, VppObject]]
+
+
+@dataclass
+class ConvergeResult:
+    plan: Plan
+    report: ApplyReport
+    keys: frozenset[str] = field(default_factory=frozenset)  # what this run looked at
+
+    def errors_for(self, keys: Collection[str]) -> list[str]:
+        """Why any of ``keys`` did not land (failed, skipped or in conflict)."""
+        wanted = set(keys)
+        errors = [f"{c.key}: {why}" for c, why in self.report.failed if c.key in wanted]
+        errors += [f"{c.key}: skipped, {why}" for c, why in self.report.skipped if c.key in wanted]
+        errors += [
+            f"{c.obj.key}: held by a foreign {c.holder}"
+            for c in self.plan.conflicts
+            if c.obj.key in wanted
+        ]
+        return errors
+
+
+class Dataplane:
+    def __init__(self, state: ClusterState, reconciler: Reconciler, render: Render) -> None:
+        self.state = state
+        self.reconciler = reconciler
+        self.render = render
+        self._desired: Mapping[str, VppObject] = {}
+        self._pending: set[str] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def desired(self) -> Mapping[str, VppObject]:
+        """What the last converge aimed for."""
+        return self._desired
+
+    def converge(self) -> ConvergeResult:
+        """Program what changed in the model since the last converge (and past failures)."""
+        with self._lock:
+            desired = self.render(self.state.model)
+            old = self._desired
+            changed = {k for k in desired.keys() | old.keys() if old.get(k) != desired.get(k)}
+            keys = frozenset(changed | self._pending)
+            if not keys:
+                return ConvergeResult(Plan(), ApplyReport(), keys)
+            plan, report = self.reconciler.converge(desired, keys)
+            return self._finish(desired, plan, report, keys)
+
+    def resync(self) -> ConvergeResult:
+        """Read VPP afresh and converge every key; the plan lists what drift was repaired."""
+        with self._lock:
+            desired = self.render(self.state.model)
+            plan = self.reconciler.plan(desired, refresh=True)
+            report = self.reconciler.apply(plan)
+            if plan.changes:
+                log.warning(
+                    "resync repaired %d object(s): %s",
+                    len(plan.changes),
+                    ", ".join(c.key for c in plan.changes[:10]),
+                )
+            return self._finish(desired, plan, report, frozenset(desired))
+
+    def _finish(
+        self,
+        desired: Mapping[str, VppObject],
+        plan: Plan,
+        report: ApplyReport,
+        keys: frozenset[str],
+    ) -> ConvergeResult:
+        self._desired = desired
+        self._pending = (
+            {c.key for c, _ in report.failed}
+            | {c.key for c, _ in report.skipped}
+            | {c.obj.key for c in plan.conflicts}
+        )
+        return ConvergeResult(plan, report, keys)

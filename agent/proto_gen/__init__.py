@@ -1,0 +1,1 @@
+"""Generated protobuf and gRPC modules (from proto/ by proto/generate.py; do not edit)."""
