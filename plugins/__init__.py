@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from agent.model import ClusterModel
 from agent.vppobjects import VppObject
-from plugins import connectivity, pods
+from plugins import connectivity, networks, pods
 
 
 class RenderError(ValueError):
@@ -32,9 +32,11 @@ def render(
     model: ClusterModel, pod_defaults: pods.PodDefaults | None = None
 ) -> dict[str, VppObject]:
     """The whole desired VPP state of the local node."""
+    model = networks.usable(model)  # an invalid network programs nothing, pods included
     return merge(
         [
             *pods.render(model, pod_defaults or pods.PodDefaults()),
             *connectivity.render(model),
+            *networks.render(model),
         ]
     )

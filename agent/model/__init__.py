@@ -18,9 +18,11 @@ from agent.model.base import (
     prefixes_overlap,
 )
 from agent.model.cluster import ClusterModel
+from agent.model.endpoints import K8S_ORCHESTRATOR, FloatingIp, HostEndpoint, WorkloadEndpoint
 from agent.model.ipsets import IpPortMember, IpSet, IpSetMember, IpSetType
 from agent.model.networks import NadRef, Network
 from agent.model.nodes import Node, PodBlock
+from agent.model.podmeta import PodMeta, PodRef
 from agent.model.pods import (
     ExtraMemif,
     HostPort,
@@ -49,6 +51,7 @@ from agent.model.policy import (
     protocol_number,
 )
 from agent.model.pools import EncapMode, IpPool
+from agent.model.routes import CalicoRoute, PoolEncap, RouteType, VxlanTunnelEndpoint
 from agent.model.services import (
     DEFAULT_SESSION_AFFINITY_TIMEOUT,
     EndpointPort,
@@ -67,12 +70,16 @@ __all__ = [
     "DEFAULT_SESSION_AFFINITY_TIMEOUT",
     "DEFAULT_VRF_TABLE_ID",
     "ICMP_PROTOCOLS",
+    "K8S_ORCHESTRATOR",
     "PORT_PROTOCOLS",
     "PROTOCOL_NUMBERS",
+    "CalicoRoute",
     "ClusterModel",
     "EncapMode",
     "EndpointPort",
     "ExtraMemif",
+    "FloatingIp",
+    "HostEndpoint",
     "HostPort",
     "IPAddress",
     "IPInterface",
@@ -96,11 +103,15 @@ __all__ = [
     "PodBlock",
     "PodInterface",
     "PodInterfaceKey",
+    "PodMeta",
+    "PodRef",
     "Policy",
     "PolicyAssignment",
     "PolicyId",
+    "PoolEncap",
     "PortRange",
     "Profile",
+    "RouteType",
     "Rule",
     "RuleAction",
     "RxMode",
@@ -113,6 +124,8 @@ __all__ = [
     "SteeredPorts",
     "TierAssignment",
     "TrafficPolicy",
+    "VxlanTunnelEndpoint",
+    "WorkloadEndpoint",
     "host_prefix",
     "prefix_contains",
     "prefixes_overlap",

@@ -22,12 +22,15 @@ from agent.model.base import (
     host_prefix,
     prefix_contains,
 )
+from agent.model.endpoints import HostEndpoint, WorkloadEndpoint
 from agent.model.ipsets import IpSet
 from agent.model.networks import NadRef, Network
 from agent.model.nodes import Node
-from agent.model.pods import PodInterface, PodInterfaceKey
+from agent.model.podmeta import PodMeta, PodRef
+from agent.model.pods import PodInterface, PodInterfaceKey, PolicyAssignment
 from agent.model.policy import Policy, PolicyId, Profile
 from agent.model.pools import IpPool
+from agent.model.routes import CalicoRoute, VxlanTunnelEndpoint
 from agent.model.services import Service, ServiceKey
 
 K = TypeVar("K")
@@ -54,6 +57,14 @@ class ClusterModel:
     (:data:`DEFAULT_NETWORK`) always exists and lives in VRF table 0.
     ``pod_interfaces`` are the local node's; remote pods are known only through the
     pod blocks of their nodes.
+
+    What only Felix knows sits beside them: ``workload_endpoints`` (the policy
+    of local pod interfaces, keyed like ``pod_interfaces``), ``host_endpoints``,
+    ``routes`` (Felix's resolved routes, keyed by destination),
+    ``vxlan_tunnel_endpoints`` (by node) and ``felix_config`` (Felix's effective
+    configuration, parameter name to raw value).
+    ``pods`` are the local node's Kubernetes pods (annotations, labels, uid), kept
+    by the Kubernetes pod watch for the CNI server and the plugins.
     """
 
     local_node_name: str
@@ -65,6 +76,12 @@ class ClusterModel:
     policies: Mapping[PolicyId, Policy] = field(default_factory=dict)
     profiles: Mapping[str, Profile] = field(default_factory=dict)
     ip_sets: Mapping[str, IpSet] = field(default_factory=dict)
+    workload_endpoints: Mapping[PodInterfaceKey, WorkloadEndpoint] = field(default_factory=dict)
+    host_endpoints: Mapping[str, HostEndpoint] = field(default_factory=dict)
+    routes: Mapping[IPNetwork, CalicoRoute] = field(default_factory=dict)
+    vxlan_tunnel_endpoints: Mapping[str, VxlanTunnelEndpoint] = field(default_factory=dict)
+    felix_config: Mapping[str, str] = field(default_factory=dict)
+    pods: Mapping[PodRef, PodMeta] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Copy into read-only views so that whoever built the dicts cannot change us.
@@ -80,6 +97,12 @@ class ClusterModel:
             "policies",
             "profiles",
             "ip_sets",
+            "workload_endpoints",
+            "host_endpoints",
+            "routes",
+            "vxlan_tunnel_endpoints",
+            "felix_config",
+            "pods",
         ):
             value = getattr(self, name)
             if not isinstance(value, MappingProxyType):
@@ -98,6 +121,12 @@ class ClusterModel:
         policies: Iterable[Policy] = (),
         profiles: Iterable[Profile] = (),
         ip_sets: Iterable[IpSet] = (),
+        workload_endpoints: Iterable[WorkloadEndpoint] = (),
+        host_endpoints: Iterable[HostEndpoint] = (),
+        routes: Iterable[CalicoRoute] = (),
+        vxlan_tunnel_endpoints: Iterable[VxlanTunnelEndpoint] = (),
+        felix_config: Mapping[str, str] | None = None,
+        pods: Iterable[PodMeta] = (),
     ) -> ClusterModel:
         """A model from plain sequences of entities, each keyed by its natural key.
 
@@ -113,6 +142,12 @@ class ClusterModel:
             policies=_keyed("policy", policies, lambda p: p.id),
             profiles=_keyed("profile", profiles, lambda p: p.id),
             ip_sets=_keyed("IP set", ip_sets, lambda s: s.id),
+            workload_endpoints=_keyed("workload endpoint", workload_endpoints, lambda e: e.key),
+            host_endpoints=_keyed("host endpoint", host_endpoints, lambda e: e.id),
+            routes=_keyed("route", routes, lambda r: r.dst),
+            vxlan_tunnel_endpoints=_keyed("VTEP", vxlan_tunnel_endpoints, lambda v: v.node),
+            felix_config=dict(felix_config or {}),
+            pods=_keyed("pod", pods, lambda p: p.key),
         )
 
     @property
@@ -181,3 +216,15 @@ class ClusterModel:
             for key in sorted(self.pod_interfaces)
             if key.namespace == namespace and key.pod == pod
         )
+
+    def policy_for(self, pod: PodInterface | PodInterfaceKey) -> PolicyAssignment:
+        """The policy of a local pod interface: the CNI's interface joined with Felix's endpoint.
+
+        Felix's workload endpoint for the same (namespace, pod, interface) is
+        authoritative; an interface Felix does not (yet) know keeps the
+        assignment it was created with (empty unless a scenario file set one).
+        Raises ``KeyError`` for an unknown pod interface key.
+        """
+        interface = self.pod_interfaces[pod] if isinstance(pod, PodInterfaceKey) else pod
+        endpoint = self.workload_endpoints.get(interface.key)
+        return interface.policy if endpoint is None else endpoint.policy

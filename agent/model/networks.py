@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from agent.model.base import IPNetwork
 
@@ -25,6 +26,12 @@ class Network:
     ``ranges`` holds at most one prefix per IP family (dual stack). The VRF table id
     defaults to the VNI, which keeps ``show ip fib`` readable; ``table_id`` overrides
     it when the VNI space and the operator's table numbering disagree.
+
+    ``created`` orders networks by seniority: when two networks claim the same VNI,
+    table or addresses, the older one keeps them and the newcomer is refused, so
+    creating a network can never break one that already carries traffic.
+    ``terminating`` says the Network object is being deleted but is kept (and still
+    programmed) because pods use it; the CNI refuses new attachments to it.
     """
 
     name: str
@@ -33,6 +40,8 @@ class Network:
     table_id: int | None = None
     attachments: tuple[NadRef, ...] = ()
     physical_network: str = ""
+    created: datetime | None = None
+    terminating: bool = False
 
     @property
     def vrf_table_id(self) -> int:

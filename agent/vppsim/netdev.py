@@ -16,10 +16,12 @@ import logging
 import os
 import secrets
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
-from pyroute2 import IPRoute
+from pyroute2 import IPRoute, netns
 from pyroute2.netlink.exceptions import NetlinkError
 
 from agent.vppsim.errors import NETLINK_ERROR, SYSCALL_ERROR_2, ApiError
@@ -52,6 +54,38 @@ def _has_net_admin() -> bool:
     except OSError:
         return os.geteuid() == 0
     return False
+
+
+@contextmanager
+def _netlink(path: str | None) -> Iterator[IPRoute]:
+    """An IPRoute in the netns at ``path`` (None: ours), opened without forking.
+
+    ``IPRoute(netns=...)`` forks a child to open its socket there, and a fork
+    in a process that also runs gRPC threads (the agent's CNI server beside
+    an in-process simulator) can kill the child. A socket keeps the netns it
+    was opened in, so this thread enters the netns (setns is per thread),
+    opens the socket and returns; pyroute2 keeps sockets per thread, so the
+    handle is used in this thread only.
+    """
+    if path is None:
+        with IPRoute() as ipr:
+            yield ipr
+        return
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        target = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            netns.setns(target)
+        finally:
+            os.close(target)
+        try:
+            ipr = IPRoute()
+        finally:
+            netns.setns(own)
+    finally:
+        os.close(own)
+    with ipr:
+        yield ipr
 
 
 @dataclass
@@ -143,8 +177,7 @@ class NetDevices:
 
     @staticmethod
     def _configure(dev: HostDevice, spec: TapSpec) -> None:
-        kwargs: dict[str, Any] = {} if dev.netns is None else {"netns": dev.netns, "flags": 0}
-        with IPRoute(**kwargs) as ipr:
+        with _netlink(dev.netns) as ipr:
             (idx,) = ipr.link_lookup(ifname=dev.name)
             dev.ifindex = int(idx)
             if not spec.tun:
@@ -193,10 +226,31 @@ class NetDevices:
             return b""
         try:
             with IPRoute() as ipr:
-                links = ipr.get_links(ifname=name)
+                links = ipr.link("get", ifname=name)  # one RTM_GETLINK, not a dump of all
         except NetlinkError:
             return None
         if not links:
             return None
         addr = links[0].get_attr("IFLA_ADDRESS")
         return bytes.fromhex(addr.replace(":", "")) if addr else b""
+
+    def host_interface_queues(self, name: str) -> int | None:
+        """Receive queues of a host interface in our own netns (None: no such interface).
+
+        Drivers that own NIC queues (af_xdp, rdma) cannot open more than the
+        NIC has. A recording simulator does not look and answers a large number.
+        """
+        if not self.real:
+            return 1024
+        try:
+            with IPRoute() as ipr:
+                links = ipr.get_links(ifname=name)
+        except NetlinkError:
+            return None
+        if not links:
+            return None
+        return int(links[0].get_attr("IFLA_NUM_RX_QUEUES") or 1)
+
+    def pci_device_exists(self, address: str) -> bool:
+        """Whether the PCI function exists on this host (always, when only recording)."""
+        return not self.real or os.path.isdir(f"/sys/bus/pci/devices/{address}")

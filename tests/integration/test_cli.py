@@ -36,7 +36,7 @@ def test_plan_apply_show_then_nothing_to_do(
     assert code == 0 and "+ create interface pod/demo/web-1/eth0: tun" in out
     assert sim.mutations == 0  # plan changes nothing
     code, out, _ = run(capsys, "apply", *common)
-    assert code == 0 and "applied 28 change(s)" in out
+    assert code == 0 and "applied 34 change(s)" in out
     code, out, _ = run(capsys, "plan", *common, "--json")
     assert code == 0 and json.loads(out)["counts"]["create"] == 0
     code, out, _ = run(capsys, "show", "routes", "--socket", str(sim_socket))
@@ -79,7 +79,7 @@ def _demo() -> subprocess.CompletedProcess[str]:
 
 def test_demo_runs_end_to_end() -> None:
     out = _demo().stdout
-    assert "plan: 28 to create, 0 to update, 0 to delete" in out
+    assert "plan: 34 to create, 0 to update, 0 to delete" in out
     assert "plan: VPP already matches the desired state; nothing to do" in out
     assert "VPP mutations on the second run: 0" in out
 

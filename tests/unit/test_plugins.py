@@ -148,3 +148,11 @@ def test_conflicting_objects_for_one_key_are_refused() -> None:
     with pytest.raises(plugins.RenderError, match="conflicting desired objects for route 0"):
         plugins.merge([a, b])
     assert plugins.merge([a, a]) == {a.key: a}
+
+
+def test_a_pod_on_an_unknown_network_is_left_out_not_fatal() -> None:
+    ok = pod("web", "10.244.1.2/32")
+    lost = pod("fw", "10.60.0.5/32", interface="net1", network="green")  # no such network
+    desired = plugins.render(model(ok, lost))
+    assert "interface pod/default/web/eth0" in desired
+    assert not any("pod/default/fw" in key for key in desired)

@@ -3,6 +3,7 @@
 from agent.vppsim.handlers import (  # noqa: F401  (imported for their registrations)
     af_packet,
     cnat,
+    drivers,
     interfaces,
     ip,
     ip_neighbor,

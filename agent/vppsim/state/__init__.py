@@ -18,6 +18,7 @@ from agent.vppsim.state.objects import (
     LcpPair,
     Memif,
     Nat44,
+    NativeUplink,
     Neighbor,
     Npol,
     NpolInterfaceConfig,
@@ -40,6 +41,7 @@ class VppState:
         self.neighbors: dict[tuple[int, IPAddress], Neighbor] = {}
         self.taps: dict[int, Tap] = {}
         self.af_packet: dict[int, AfPacket] = {}
+        self.native_uplinks: dict[int, NativeUplink] = {}
         self.memif_sockets: dict[int, str] = {0: DEFAULT_MEMIF_SOCKET}
         self.memifs: dict[int, Memif] = {}
         self.vxlan_tunnels: dict[int, VxlanTunnel] = {}
@@ -90,6 +92,7 @@ __all__ = [
     "LcpPair",
     "Memif",
     "Nat44",
+    "NativeUplink",
     "Neighbor",
     "Npol",
     "NpolInterfaceConfig",

@@ -73,6 +73,20 @@ class AfPacket:
 
 
 @dataclass
+class NativeUplink:
+    """An uplink created through a driver plugin's API (af_xdp, rdma, avf)."""
+
+    sw_if_index: int
+    driver: str
+    host_if: str  # Linux interface name (af_xdp, rdma) or PCI address text (avf)
+    rx_queues: int
+    tx_queues: int
+    rx_queue_size: int
+    tx_queue_size: int
+    mode: int
+
+
+@dataclass
 class Memif:
     sw_if_index: int
     socket_id: int
