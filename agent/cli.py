@@ -1,4 +1,4 @@
-"""The ``vppnet`` command: sim | plan | apply | show | demo.
+"""The ``vppnet`` command: agent | manager | sim | plan | apply | show | demo.
 
 Every command turns bad input (a scenario with errors, an unreachable or
 incompatible VPP) into one clear message on stderr and a non-zero exit,
@@ -8,19 +8,28 @@ never a traceback.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
+import os
+import signal
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import plugins
 from agent import netns, show
+from agent.cni import CniServer, CniSettings, ServerThread, add_pods
 from agent.config import AgentConfig, ConfigError, load_config
+from agent.dataplane import Dataplane
+from agent.manager import entry as manager_entry
 from agent.model import ClusterModel
 from agent.reconcile import REQUIRED_MESSAGES, Reconciler
+from agent.runtime import AgentRuntime
 from agent.scenario import ScenarioError, load_scenario
+from agent.state import ClusterState
 from agent.vpp import VppConnection, VppError
 from agent.vppobjects import VppObject
 from agent.vppsim import Simulator, serve_forever
@@ -48,9 +57,41 @@ def _config(args: argparse.Namespace) -> AgentConfig:
     return cfg
 
 
-def _desired(cfg: AgentConfig, model: ClusterModel) -> dict[str, VppObject]:
+def _render(cfg: AgentConfig) -> Callable[[ClusterModel], dict[str, VppObject]]:
     defaults = plugins.pods.PodDefaults(gso=cfg.pods.gso, csum_offload=cfg.pods.csum_offload)
-    return plugins.render(model, defaults)
+    return lambda model: plugins.render(model, defaults)
+
+
+def _desired(cfg: AgentConfig, model: ClusterModel) -> dict[str, VppObject]:
+    return _render(cfg)(model)
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    node = args.node or cfg.node_name or os.environ.get("NODENAME")
+    if not node:
+        raise ConfigError("no node name: set node_name in the config, NODENAME, or --node")
+    kube_client = _kube_client(cfg) if cfg.kubernetes is not None else None
+    runtime = AgentRuntime(cfg, node, kube_client=kube_client)
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        return await runtime.run(stop)
+
+    return asyncio.run(main())
+
+
+def _kube_client(cfg: AgentConfig) -> object:
+    from kubernetes import client, config
+
+    if cfg.kubeconfig:
+        config.load_kube_config(config_file=cfg.kubeconfig)  # type: ignore[no-untyped-call]
+    else:
+        config.load_incluster_config()  # type: ignore[no-untyped-call]
+    return client.ApiClient()
 
 
 def cmd_sim(args: argparse.Namespace) -> int:
@@ -103,37 +144,46 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _demo_run(model: ClusterModel, tmp: Path, names: list[str]) -> int:
-    cfg = AgentConfig(state_dir=str(tmp / "state"))
+    cni = CniSettings(socket=str(tmp / "cni.sock"), state_file=str(tmp / "cni-state.json"))
+    cfg = AgentConfig(state_dir=str(tmp / "state"), cni=cni)
     socket = tmp / "api.sock"
     with Simulator(socket, devices="auto") as sim, _connect(cfg, str(socket), wait=5) as conn:
         assert conn.version is not None
         print(f"embedded VPP simulator {conn.version.version} on {socket}\n")
-        reconciler = Reconciler(conn, cfg.index_path)
-        desired = _desired(cfg, model)
-        print(f"--- 1. plan ({len(desired)} desired objects) ---")
-        plan = reconciler.plan(desired, refresh=True)
-        print(plan.render())
-        print("\n--- 2. apply ---")
-        report = reconciler.apply(plan)
-        print(report.render())
-        print("\n--- 3. VPP state (read back through dumps) ---")
-        print(show.as_text(conn, ["interfaces", "tables", "routes", "taps"]))
-        if netns.can_manage() and names:
-            print("\n--- 4. pod network namespaces (read with netlink) ---")
-            for name in names:
-                for link in netns.links(name):
-                    if link["name"] != "lo":
-                        print(
-                            f"  {name}: {link['name']} mtu {link['mtu']} {link['state']} "
-                            f"{' '.join(link['addresses'])}"
-                        )
-        before = sim.mutations
-        print("\n--- 5. plan and apply again: nothing to do ---")
-        again = reconciler.plan(desired, refresh=True)
-        print(again.render())
-        reconciler.apply(again)
-        print(f"VPP mutations on the second run: {sim.mutations - before}")
-        return 0 if report.ok and again.empty else 1
+        # Nodes, pools and networks come from the scenario, as Felix and Kubernetes would
+        # deliver them; the pods come through Calico's CNI gRPC path, as kubelet would.
+        state = ClusterState(replace(model, pod_interfaces={}))
+        dataplane = Dataplane(state, Reconciler(conn, cfg.index_path), _render(cfg))
+        print("--- 1. the cluster without pods: routes to the other nodes, networks ---")
+        base = dataplane.resync()
+        print(base.plan.render())
+        print(f"\n--- 2. CNI ADD of {len(model.pod_interfaces)} pod interfaces over gRPC ---")
+        # The simulated VPP has a working tap driver, whatever this kernel offers.
+        server = CniServer(state, dataplane, cni, vhost_net=True)
+        with ServerThread(server):
+            pods = [model.pod_interfaces[k] for k in sorted(model.pod_interfaces)]
+            replies = add_pods(cni.socket, pods, encap_overhead=cni.encap_overhead)
+            for pod, reply in replies:
+                result = "ok" if reply.successful else f"FAILED: {reply.error_message}"
+                print(f"  {pod.key} ({pod.interface_type.value}): {result}")
+            print("\n--- 3. VPP state (read back through dumps) ---")
+            print(show.as_text(conn, ["interfaces", "tables", "routes", "taps"]))
+            if netns.can_manage() and names:
+                print("\n--- 4. pod network namespaces (read with netlink) ---")
+                for name in names:
+                    for link in netns.links(name):
+                        if link["name"] != "lo":
+                            print(
+                                f"  {name}: {link['name']} mtu {link['mtu']} {link['state']} "
+                                f"{' '.join(link['addresses'])}"
+                            )
+            before = sim.mutations
+            print("\n--- 5. a full re-read of VPP and re-plan: nothing to do ---")
+            again = dataplane.resync()
+            print(again.plan.render())
+            print(f"VPP mutations on the second run: {sim.mutations - before}")
+            ok = base.report.ok and again.plan.empty and all(r.successful for _, r in replies)
+            return 0 if ok else 1
 
 
 def _example_path() -> str:
@@ -146,6 +196,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vppnet", description="A VPP dataplane for Kubernetes.")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = p.add_subparsers(dest="command", required=True)
+
+    ag = sub.add_parser("agent", help="run the node agent (CNI server, Felix driver, watches)")
+    ag.add_argument("--config", help="agent config file (YAML)")
+    ag.add_argument("--node", help="this node's name (default: config node_name or NODENAME)")
+    ag.add_argument("--state-dir", help="where the ownership index lives")
+    ag.set_defaults(func=cmd_agent)
+
+    m = sub.add_parser("manager", help="give the uplink to VPP and the host its connectivity back")
+    manager_entry.add_arguments(m)
+    m.set_defaults(func=manager_entry.command)
 
     s = sub.add_parser("sim", help="run the VPP API simulator on a unix socket")
     s.add_argument("--socket", required=True)

@@ -14,6 +14,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agent.cni.config import CniSettings
+from agent.felix.config import FelixSettings
+from agent.k8s.config import K8sSettings
+
 DEFAULT_CONFIG_PATH = "/etc/vppnet/config.yaml"
 
 
@@ -35,9 +39,23 @@ class PodSettings(_Strict):
 
 
 class AgentConfig(_Strict):
+    node_name: str | None = None  # None: the NODENAME environment variable (the DaemonSet's)
     vpp: VppSettings = VppSettings()
     state_dir: str = "/var/lib/vppnet"
     pods: PodSettings = PodSettings()
+    cni: CniSettings = CniSettings()
+    felix: FelixSettings = FelixSettings()
+    kubernetes: K8sSettings | None = None  # None: no Kubernetes watches
+    kubeconfig: str | None = None  # None: the in-cluster service account
+    sync_timeout: float = Field(
+        default=120.0, gt=0, description="seconds to wait for the sources' first full sync"
+    )
+    resync_interval: float = Field(
+        default=300.0, gt=0, description="seconds between full reads of VPP (drift repair)"
+    )
+    liveness_interval: float = Field(
+        default=2.0, gt=0, description="seconds between VPP liveness pings"
+    )
 
     @property
     def index_path(self) -> Path:

@@ -78,8 +78,8 @@ class Dataplane:
             plan = self.reconciler.plan(desired, refresh=True)
             report = self.reconciler.apply(plan)
             if plan.changes:
-                log.warning(
-                    "resync repaired %d object(s): %s",
+                log.info(
+                    "resync applied %d change(s): %s",
                     len(plan.changes),
                     ", ".join(c.key for c in plan.changes[:10]),
                 )

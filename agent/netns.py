@@ -11,7 +11,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pyroute2 import NetNS, netns
+from pyroute2 import netns
+
+from agent.cni.nsnetlink import netlink_in
 
 NETNS_DIRS = ("/var/run/netns", "/run/netns")
 
@@ -45,7 +47,7 @@ def remove(name: str) -> None:
 def links(name: str) -> list[dict[str, Any]]:
     """Name, MTU, state and addresses of every link in the named netns."""
     out: list[dict[str, Any]] = []
-    with NetNS(name) as ns:
+    with netlink_in(f"{NETNS_DIRS[0]}/{name}") as ns:
         addrs: dict[int, list[str]] = {}
         for a in ns.get_addr():
             addrs.setdefault(a["index"], []).append(f"{a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}")

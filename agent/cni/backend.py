@@ -27,7 +27,7 @@ from agent.dataplane import Dataplane
 from agent.model import ClusterModel, InterfaceType, PodInterface, PodInterfaceKey
 from agent.proto_gen.cnibackend_pb2 import AddReply, AddRequest, DelReply, DelRequest
 from agent.state import ClusterState, with_item
-from agent.vpp import interfaces
+from agent.vpp import VppError, interfaces
 from plugins.pods import interface_name, render_pod
 
 log = logging.getLogger(__name__)
@@ -218,6 +218,27 @@ class CniBackend:
         return errors
 
     # -- housekeeping ----------------------------------------------------------------
+    async def refresh_pod_side(self) -> list[str]:
+        """Redo the pod-side set-up of every recorded pod; returns what failed.
+
+        After VPP restarts, the tun/tap devices in the pods are new ones (VPP
+        made them again with the same names and addresses), so the routes the
+        CNI added through them are gone, and an Ethernet pod's gateway
+        neighbour must point at VPP's new MAC.
+        """
+        problems: list[str] = []
+        for record in list(self.store.records.values()):
+            pod = record.pod
+            async with self._locks.hold((pod.netns, pod.key.interface)):
+                try:
+                    gateway_mac = None
+                    if pod.interface_type in (InterfaceType.TAP, InterfaceType.VETH):
+                        gateway_mac = await asyncio.to_thread(self._vpp_mac, pod)
+                    await asyncio.to_thread(podside.configure, pod, gateway_mac)
+                except (ProgrammingError, podside.PodSideError, VppError, OSError) as e:
+                    problems.append(f"{pod.key}: {e}")
+        return problems
+
     async def prune(self) -> list[PodInterfaceKey]:
         """Remove recorded pods whose netns has vanished without a DEL."""
         gone = [r.pod for r in list(self.store.records.values()) if not netns_exists(r.pod.netns)]

@@ -14,10 +14,10 @@ import platform
 import sys
 from pathlib import Path
 
-from tests.bench import foundation
+from tests.bench import cni, felix, foundation
 
-FULL = {"foundation": 10_000}
-SMOKE = {"foundation": 200}
+FULL = {"foundation": 10_000, "cni": 100, "felix_endpoints": 10_000, "felix_policies": 1_000}
+SMOKE = {"foundation": 200, "cni": 10, "felix_endpoints": 200, "felix_policies": 20}
 
 
 def machine() -> str:
@@ -33,7 +33,14 @@ def machine() -> str:
 
 
 def report(sizes: dict[str, int]) -> str:
-    sections = [foundation.run(sizes["foundation"])]
+    sections = [
+        foundation.run(sizes["foundation"]),
+        felix.run(sizes["felix_endpoints"], sizes["felix_policies"]),
+    ]
+    if os.geteuid() == 0:  # pod namespaces and devices need CAP_NET_ADMIN
+        sections.append(cni.run(sizes["cni"]))
+    else:
+        sections.append("## CNI Add/Del latency\n\nNot measured: needs root.")
     head = [
         "# vppnet benchmarks",
         "",

@@ -79,7 +79,10 @@ def _demo() -> subprocess.CompletedProcess[str]:
 
 def test_demo_runs_end_to_end() -> None:
     out = _demo().stdout
-    assert "plan: 34 to create, 0 to update, 0 to delete" in out
+    assert "plan: 13 to create, 0 to update, 0 to delete" in out  # nodes and networks
+    assert "CNI ADD of 8 pod interfaces over gRPC" in out
+    assert out.count(": ok\n") == 8 and "FAILED" not in out
+    assert "vppnet:pod/demo/router-1/net1" in out  # programmed through the CNI path
     assert "plan: VPP already matches the desired state; nothing to do" in out
     assert "VPP mutations on the second run: 0" in out
 

@@ -1,0 +1,116 @@
+"""vppnet agent end to end: start-up, a CNI ADD, VPP crash and return, agent restart."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from agent.cni import AsyncCniClient, CniSettings, add_request
+from agent.cni.nsnetlink import netlink_in
+from agent.config import AgentConfig, VppSettings
+from agent.felix.config import FelixSettings
+from agent.runtime import AgentRuntime
+from agent.vpp import VppConnection, interfaces
+from agent.vppsim import Simulator
+from tests.integration.cni_fixtures import base_model, pod_netns
+
+__all__ = ["pod_netns"]
+
+pytestmark = pytest.mark.root
+
+
+def config(tmp: Path) -> AgentConfig:
+    return AgentConfig(
+        vpp=VppSettings(socket=str(tmp / "api.sock"), timeout=2.0, connect_wait=5.0),
+        state_dir=str(tmp / "state"),
+        cni=CniSettings(socket=str(tmp / "cni.sock"), state_file=str(tmp / "cni.json")),
+        felix=FelixSettings(enabled=False),
+        liveness_interval=0.2,
+        resync_interval=3600,
+    )
+
+
+async def until(condition: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+def pod_state(path: str) -> tuple[list[str], bool]:
+    """Addresses of eth0 in the pod and whether it has its default route."""
+    with netlink_in(path) as ipr:
+        [link] = ipr.link_lookup(ifname="eth0")
+        addrs = sorted(
+            f"{a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}"
+            for a in ipr.get_addr(index=link)
+            if a["scope"] == 0
+        )
+        default = any(r.get_attr("RTA_OIF") == link and r["dst_len"] == 0 for r in ipr.get_routes())
+    return addrs, default
+
+
+def vpp_tags(sock: Path) -> set[str]:
+    with VppConnection(sock) as c:
+        c.connect()
+        return {i.tag for i in c.dump(interfaces.dump()) if i.tag}
+
+
+def test_agent_serves_cni_survives_vpp_restart_and_restarts_without_churn(
+    tmp_path: Path, pod_netns: Callable[[], str]
+) -> None:
+    cfg = config(tmp_path)
+    sock = tmp_path / "api.sock"
+    path = pod_netns()
+    sim = Simulator(sock, devices="real")
+    sim.start()
+    sims = [sim]
+
+    def runtime() -> AgentRuntime:
+        return AgentRuntime(cfg, "node-a", vhost_net=True, initial_model=base_model())
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        agent = runtime()
+        task = asyncio.create_task(agent.run(stop))
+        await until(lambda: agent.status.ready)
+        request = add_request(netns=path, namespace="demo", pod="web", addresses=["10.244.1.7/32"])
+        async with AsyncCniClient(cfg.cni.socket) as client:
+            reply = await client.add(request)
+        assert reply.successful, reply.error_message
+        assert await asyncio.to_thread(pod_state, path) == (["10.244.1.7/32"], True)
+
+        # VPP dies and comes back empty: the agent reprograms it, the pod's tun is
+        # made again with its name and address, and the CNI's routes are restored.
+        await asyncio.to_thread(sims[0].stop)
+        await until(lambda: not agent.status.vpp_connected)
+        sims[0] = Simulator(sock, devices="real")
+        sims[0].start()
+        await until(lambda: agent.status.vpp_reconnects == 1 and agent.status.ready)
+        assert "vppnet:pod/demo/web/eth0" in await asyncio.to_thread(vpp_tags, sock)
+        assert await asyncio.to_thread(pod_state, path) == (["10.244.1.7/32"], True)
+        stop.set()
+        assert await task == 0
+
+        # A restarted agent finds everything in place and changes nothing in VPP.
+        before = sims[0].mutations
+        stop = asyncio.Event()
+        again = runtime()
+        task = asyncio.create_task(again.run(stop))
+        await until(lambda: again.status.ready)
+        assert sims[0].mutations == before
+        assert ipaddress.ip_interface("10.244.1.7/32").ip in {
+            a.ip for p in again.state.model.pod_interfaces.values() for a in p.addresses
+        }
+        stop.set()
+        assert await task == 0
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        sims[0].stop()
