@@ -1,4 +1,4 @@
-"""The ``vppnet`` command: agent | manager | sim | plan | apply | show | demo.
+"""The ``vppnet`` command: agent | manager | sim | plan | apply | show | explain | demo.
 
 Every command turns bad input (a scenario with errors, an unreachable or
 incompatible VPP) into one clear message on stderr and a non-zero exit,
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import json
 import logging
 import os
@@ -21,9 +22,12 @@ from pathlib import Path
 
 import plugins
 from agent import netns, show
+from agent.bgp.errors import BgpError
 from agent.cni import CniServer, CniSettings, ServerThread, add_pods
 from agent.config import AgentConfig, ConfigError, load_config
 from agent.dataplane import Dataplane
+from agent.explain_policy import ExplainError, explain_command
+from agent.explain_service import ServicePacket, explain_service
 from agent.manager import entry as manager_entry
 from agent.model import ClusterModel
 from agent.reconcile import REQUIRED_MESSAGES, Reconciler
@@ -122,6 +126,29 @@ def cmd_show(args: argparse.Namespace) -> int:
     sections = list(show.SECTIONS) if args.what == "all" else [args.what]
     with _connect(cfg, args.socket, wait=args.wait) as conn:
         print(show.as_json(conn, sections) if args.json else show.as_text(conn, sections))
+    return 0
+
+
+def cmd_explain_service(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    try:
+        packet = ServicePacket(
+            vip=ipaddress.ip_address(args.vip),
+            port=args.port,
+            protocol=args.protocol.upper(),
+            table=args.table,
+            source=ipaddress.ip_address(args.source) if args.source else None,
+        )
+    except ValueError as e:
+        raise ExplainError(f"explain service: {e}") from None
+    with _connect(cfg, args.socket, wait=args.wait) as conn:
+        print(explain_service(conn, packet).render())
+    return 0
+
+
+def cmd_explain_policy(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    print(explain_command(cfg.index_path, args.target, args.direction, args.packet))
     return 0
 
 
@@ -240,6 +267,24 @@ def build_parser() -> argparse.ArgumentParser:
     vpp_args(sh)
     sh.set_defaults(func=cmd_show)
 
+    ex = sub.add_parser("explain", help="where a packet goes in VPP, and why")
+    exs = ex.add_subparsers(dest="what", required=True)
+    es = exs.add_parser("service", help="what VPP's cnat does with a packet to a service")
+    es.add_argument("vip", help="the service address the packet is sent to")
+    es.add_argument("port", type=int, help="its destination port")
+    es.add_argument("--protocol", default="TCP", choices=["TCP", "UDP", "SCTP", "tcp", "udp"])
+    es.add_argument("--table", type=int, default=0, help="VRF of the client's interface")
+    es.add_argument("--source", help="the client's address (for source-based rules)")
+    vpp_args(es)
+    es.set_defaults(func=cmd_explain_service)
+    ep = exs.add_parser("policy", help="which policy rule decides a packet at a pod interface")
+    ep.add_argument("target", help="namespace/pod/interface, e.g. default/web-0/eth0")
+    ep.add_argument("direction", choices=["ingress", "egress"])
+    ep.add_argument("packet", help='"<proto> <src>[:port] <dst>[:port] [type/code]"')
+    ep.add_argument("--config", help="agent config file (YAML)")
+    ep.add_argument("--state-dir", help="the agent's state directory (its ownership index)")
+    ep.set_defaults(func=cmd_explain_policy)
+
     d = sub.add_parser("demo", help="the agent on an embedded simulator with a sample cluster")
     d.add_argument("--scenario", help=f"scenario file (default {EXAMPLE})")
     d.set_defaults(func=cmd_demo)
@@ -254,7 +299,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         code: int = args.func(args)
-    except (ScenarioError, ConfigError, VppError, plugins.RenderError) as e:
+    except (
+        ScenarioError,
+        ConfigError,
+        VppError,
+        plugins.RenderError,
+        ExplainError,
+        BgpError,
+    ) as e:
         print(f"vppnet {args.command}: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -7,16 +7,20 @@ thought they had changed.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from agent.bgp.config import BgpSettings
 from agent.cni.config import CniSettings
 from agent.felix.config import FelixSettings
 from agent.k8s.config import K8sSettings
+from plugins.nat import NatSettings
+from plugins.services import ServiceSettings
 
 DEFAULT_CONFIG_PATH = "/etc/vppnet/config.yaml"
 
@@ -38,6 +42,34 @@ class PodSettings(_Strict):
     csum_offload: bool = True
 
 
+class ServicesConfig(_Strict):
+    node_port_addresses: list[str] = Field(
+        default_factory=list,
+        description="addresses that take NodePorts besides the Node object's own ones "
+        "(e.g. the host tun's, when it differs)",
+    )
+
+    @field_validator("node_port_addresses")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        return [str(ipaddress.ip_address(v)) for v in value]
+
+    def settings(self) -> ServiceSettings:
+        return ServiceSettings(tuple(ipaddress.ip_address(a) for a in self.node_port_addresses))
+
+
+class NatConfig(_Strict):
+    uplink_interface: str | None = Field(
+        default=None, description="VPP name of the uplink (SNAT and NodePorts on it)"
+    )
+    host_interface: str | None = Field(
+        default=None, description="VPP name of the host's tun/tap (services from the host)"
+    )
+
+    def settings(self) -> NatSettings:
+        return NatSettings(self.uplink_interface, self.host_interface)
+
+
 class AgentConfig(_Strict):
     node_name: str | None = None  # None: the NODENAME environment variable (the DaemonSet's)
     vpp: VppSettings = VppSettings()
@@ -45,7 +77,10 @@ class AgentConfig(_Strict):
     pods: PodSettings = PodSettings()
     cni: CniSettings = CniSettings()
     felix: FelixSettings = FelixSettings()
+    services: ServicesConfig = ServicesConfig()
+    nat: NatConfig = NatConfig()
     kubernetes: K8sSettings | None = None  # None: no Kubernetes watches
+    bgp: BgpSettings | None = None  # None: no BGP speaker (gobgpd not started)
     kubeconfig: str | None = None  # None: the in-cluster service account
     sync_timeout: float = Field(
         default=120.0, gt=0, description="seconds to wait for the sources' first full sync"

@@ -20,6 +20,7 @@ from agent.model import ClusterModel
 from agent.reconcile import ApplyReport, Plan, Reconciler
 from agent.state import ClusterState
 from agent.vppobjects import VppObject
+from plugins.incremental import Desired
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,18 @@ class ConvergeResult:
         return errors
 
 
+def changed_keys(old: Mapping[str, VppObject], new: Mapping[str, VppObject]) -> set[str]:
+    """The keys whose object differs; told by an incremental render, else compared
+    (unchanged objects are usually the very same object, which costs nothing)."""
+    if isinstance(new, Desired) and new.derived_from(old):
+        return set(new.changed)
+    return {
+        k
+        for k in new.keys() | old.keys()
+        if old.get(k) is not new.get(k) and old.get(k) != new.get(k)
+    }
+
+
 class Dataplane:
     def __init__(self, state: ClusterState, reconciler: Reconciler, render: Render) -> None:
         self.state = state
@@ -64,9 +77,9 @@ class Dataplane:
         with self._lock:
             desired = self.render(self.state.model)
             old = self._desired
-            changed = {k for k in desired.keys() | old.keys() if old.get(k) != desired.get(k)}
-            keys = frozenset(changed | self._pending)
+            keys = frozenset(changed_keys(old, desired) | self._pending)
             if not keys:
+                self._desired = desired
                 return ConvergeResult(Plan(), ApplyReport(), keys)
             plan, report = self.reconciler.converge(desired, keys)
             return self._finish(desired, plan, report, keys)

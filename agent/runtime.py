@@ -19,15 +19,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import plugins
+from agent.bgp.speaker import BgpSpeaker
 from agent.cni import CniServer, load_persisted
 from agent.config import AgentConfig
 from agent.dataplane import Dataplane
 from agent.felix.server import FelixDriverServer
+from agent.k8s.api import KubeApi
+from agent.k8s.bgpfeed import SecretReader
 from agent.k8s.runner import KubernetesSources
 from agent.model import ClusterModel
 from agent.reconcile import REQUIRED_MESSAGES, Reconciler
 from agent.state import ClusterState
 from agent.vpp import VppConnection, VppError
+from plugins.incremental import IncrementalRenderer
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +70,33 @@ class AgentRuntime:
         self.state = ClusterState(initial_model or ClusterModel(local_node_name=node_name))
         self.reconciler = Reconciler(self.conn, cfg.index_path)
         defaults = plugins.pods.PodDefaults(gso=cfg.pods.gso, csum_offload=cfg.pods.csum_offload)
-        self.dataplane = Dataplane(
-            self.state, self.reconciler, lambda m: plugins.render(m, defaults)
-        )
+        # the same desired state as plugins.render, incremental in the services
+        render = IncrementalRenderer(defaults, cfg.services.settings(), cfg.nat.settings())
+        self.dataplane = Dataplane(self.state, self.reconciler, render)
         self.felix = (
             FelixDriverServer(self.state, self.dataplane, cfg.felix) if cfg.felix.enabled else None
         )
-        self.kubernetes = (
-            KubernetesSources(self.state, self.dataplane, cfg.kubernetes, kube_client)
-            if cfg.kubernetes is not None and kube_client is not None
+        self.kubernetes: KubernetesSources | None = None
+        if cfg.kubernetes is not None and kube_client is not None:
+            k8s = cfg.kubernetes
+            if cfg.bgp is not None and not k8s.calico_bgp:
+                # the speaker takes its peers and AS numbers from Calico's BGP objects
+                k8s = k8s.model_copy(update={"calico_bgp": True})
+            self.kubernetes = KubernetesSources(
+                self.state,
+                self.dataplane,
+                k8s,
+                kube_client,
+                service_settings=cfg.services.settings(),
+            )
+        self.bgp = (
+            BgpSpeaker(
+                self.state,
+                self.dataplane,
+                cfg.bgp,
+                secrets=SecretReader(KubeApi(kube_client)) if kube_client is not None else None,
+            )
+            if cfg.bgp is not None
             else None
         )
         self._vhost_net = vhost_net
@@ -102,6 +124,8 @@ class AgentRuntime:
         await self._wait_for_sources()
         restored = load_persisted(self.state, cfg.cni)
         await self._resync("start-up")
+        if self.bgp is not None:
+            await self.bgp.start()
         self.cni = CniServer(
             self.state, self.dataplane, cfg.cni, vhost_net=self._vhost_net, store=restored.store
         )
@@ -141,6 +165,8 @@ class AgentRuntime:
                 next_resync = time.monotonic() + cfg.resync_interval
             elif time.monotonic() >= next_resync:
                 await self._resync("periodic")
+                if self.bgp is not None:
+                    await asyncio.to_thread(self.bgp.resync)
                 if self.cni is not None:
                     await self.cni.backend.prune()
                 next_resync = time.monotonic() + cfg.resync_interval
@@ -187,6 +213,7 @@ class AgentRuntime:
     async def _shutdown(self) -> None:
         for stopper in (
             self.cni.stop() if self.cni is not None else None,
+            self.bgp.stop() if self.bgp is not None else None,
             self.felix.stop() if self.felix is not None else None,
             self.kubernetes.stop() if self.kubernetes is not None else None,
         ):

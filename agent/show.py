@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from agent.vpp import VppConnection, cnat, interfaces, ip, memif, nat44, tap, vxlan
+from agent.vpp import VppConnection, cnat, interfaces, ip, ipip, memif, nat44, tap, vxlan
 from agent.vpp.request import ANY_INTERFACE
 
 SECTIONS = (
@@ -25,6 +25,7 @@ SECTIONS = (
     "taps",
     "memif",
     "vxlan",
+    "ipip",
     "cnat",
     "nat44",
 )
@@ -77,6 +78,8 @@ def collect(conn: VppConnection, section: str) -> Any:
         return {"sockets": conn.dump(memif.dump_sockets()), "interfaces": conn.dump(memif.dump())}
     if section == "vxlan":
         return conn.dump(vxlan.dump())
+    if section == "ipip":
+        return conn.dump(ipip.dump())
     if section == "cnat":
         return conn.dump(cnat.dump())
     if section == "nat44":

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Final, Literal
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -182,7 +182,33 @@ class Vxlan(_OwnedInterface):
         return needs
 
 
-Interface = TunTap | AfPacket | Memif | Vxlan
+@dataclass(frozen=True, slots=True)
+class Ipip(_OwnedInterface):
+    """An IP-in-IP tunnel to another node (Calico's IPIP mode); outer packets in ``encap_vrf``."""
+
+    name: str
+    src: IPAddress
+    dst: IPAddress
+    encap_vrf: int = 0
+    settings: InterfaceSettings = field(default_factory=InterfaceSettings)
+
+    def needs(self) -> tuple[str, ...]:
+        needs = _OwnedInterface.needs(self)
+        if self.encap_vrf:
+            needs += (table_key(self.encap_vrf, self.src.version == 6),)
+        return needs
+
+
+@dataclass(frozen=True, slots=True)
+class Loopback(_OwnedInterface):
+    """A loopback bound to a VRF: the interface whose addresses that VRF's pod interfaces
+    and tunnels borrow (unnumbered), which is what enables IP on them in VPP."""
+
+    name: str
+    settings: InterfaceSettings = field(default_factory=InterfaceSettings)
+
+
+Interface = TunTap | AfPacket | Memif | Vxlan | Ipip | Loopback
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +224,24 @@ class InterfaceAddress:
         return (interface_key(self.interface),) if isinstance(self.interface, str) else ()
 
 
-PathKind = Literal["normal", "drop", "local"]
+@dataclass(frozen=True, slots=True)
+class Neighbor:
+    """A static neighbour (ARP/ND entry): VPP sends to ``ip`` on ``interface`` with ``mac``
+    as destination without resolving it (an L2 pod interface's own address, say)."""
+
+    interface: IfRef
+    ip: IPAddress
+    mac: str
+
+    @property
+    def key(self) -> str:
+        return f"neighbor {self.interface} {self.ip}"
+
+    def needs(self) -> tuple[str, ...]:
+        return (interface_key(self.interface),) if isinstance(self.interface, str) else ()
+
+
+PathKind = Literal["normal", "drop", "local", "unreach"]  # unreach: answer ICMP unreachable
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,13 +305,25 @@ def route_key(table_id: int, prefix: IPNetwork) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Backend:
+    """A service backend; ``src`` source-NATs traffic sent on this path to that address
+    (a NodePort to another node's backend), ``no_nat`` forwards it untranslated (DSR)."""
+
     addr: IPAddress
     port: int
+    src: IPAddress | None = None
+    no_nat: bool = False
 
     def __str__(self) -> str:
-        return (
+        text = (
             f"[{self.addr}]:{self.port}" if self.addr.version == 6 else f"{self.addr}:{self.port}"
         )
+        if self.src is not None:
+            text += f" from {self.src}"
+        return text + (" no-nat" if self.no_nat else "")
+
+
+FlowField = Literal["src", "dst", "sport", "dport", "proto", "reverse", "symmetric"]
+FIVE_TUPLE: tuple[FlowField, ...] = ("src", "dst", "sport", "dport", "proto")
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +335,10 @@ class CnatTranslation:
     proto: Protocol
     backends: tuple[Backend, ...]
     maglev: bool = True
+    # Below: what VPP does not show in its dumps; kept in the ownership index.
+    flow_hash: tuple[FlowField, ...] = FIVE_TUPLE  # the fields that pick a backend
+    is_real_ip: bool = False  # the VIP is a real (node) address: keep its own forwarding
+    no_client: bool = False  # no FIB entry: translated only on cnat-feature interfaces
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "backends", tuple(sorted(set(self.backends), key=str)))
@@ -296,6 +355,216 @@ def cnat_key(vip: IPAddress, port: int, proto: str) -> str:
     return f"cnat {proto} {vip} {port}"
 
 
+@dataclass(frozen=True, slots=True)
+class CnatFeature:
+    """VPP's cnat feature nodes (input DNAT, output SNAT) enabled on an interface."""
+
+    interface: IfRef
+
+    @property
+    def key(self) -> str:
+        return f"cnat-feature {self.interface}"
+
+    def needs(self) -> tuple[str, ...]:
+        return (interface_key(self.interface),) if isinstance(self.interface, str) else ()
+
+
+SNAT_ADDRESSES_KEY = "cnat snat-addresses"
+
+SnatTable = Literal["include-v4", "include-v6", "pod", "host"]
+SnatPolicyName = Literal["none", "if-pfx", "k8s"]
+
+
+@dataclass(frozen=True, slots=True)
+class SnatAddresses:
+    """The node-wide addresses cnat source-NATs to (one default entry in VPP)."""
+
+    ip4: ipaddress.IPv4Address | None
+    ip6: ipaddress.IPv6Address | None
+
+    @property
+    def key(self) -> str:
+        return SNAT_ADDRESSES_KEY
+
+    def needs(self) -> tuple[str, ...]:
+        return ()
+
+
+@dataclass(frozen=True, slots=True)
+class SnatPolicy:
+    """Which traffic cnat source-NATs; set on the default entry, so it needs the addresses."""
+
+    policy: SnatPolicyName = "k8s"
+
+    @property
+    def key(self) -> str:
+        return "cnat snat-policy"
+
+    def needs(self) -> tuple[str, ...]:
+        return (SNAT_ADDRESSES_KEY,)
+
+
+@dataclass(frozen=True, slots=True)
+class SnatInterface:
+    """An interface in one of the SNAT policy's interface tables."""
+
+    interface: IfRef
+    table: SnatTable
+
+    @property
+    def key(self) -> str:
+        return f"cnat snat-if {self.table} {self.interface}"
+
+    def needs(self) -> tuple[str, ...]:
+        own = (interface_key(self.interface),) if isinstance(self.interface, str) else ()
+        return (SNAT_ADDRESSES_KEY, *own)
+
+
+@dataclass(frozen=True, slots=True)
+class SnatExclude:
+    """A destination prefix cnat never source-NATs to (the cluster's own addresses)."""
+
+    prefix: IPNetwork
+
+    @property
+    def key(self) -> str:
+        return f"cnat snat-exclude {self.prefix}"
+
+    def needs(self) -> tuple[str, ...]:
+        return (SNAT_ADDRESSES_KEY,)
+
+
+# -- npol: network policy (see docs/policy.md) ----------------------------------------------
+
+NpolSetKind = Literal["ip", "net", "ip-and-port"]
+IpPort = tuple[IPAddress, int, int]  # address, IP protocol number, port
+NpolMember = IPAddress | IPNetwork | IpPort
+NpolAction = Literal["allow", "deny", "pass"]  # pass: on to the interface's profiles
+NpolDefault = Literal["allow", "deny", "pass"]
+
+
+class NpolMembers(frozenset[NpolMember]):
+    """IP set members; printed as a count, since sets hold thousands."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} members>"
+
+    __str__ = __repr__
+
+
+NO_MEMBERS: Final = NpolMembers()
+
+
+@dataclass(frozen=True, slots=True)
+class NpolIpset:
+    """An npol IP set: addresses (``ip``), prefixes (``net``) or (address, proto, port)."""
+
+    name: str
+    kind: NpolSetKind
+    members: NpolMembers = NO_MEMBERS
+    key: str = field(init=False, repr=False, compare=False)  # kept: there are thousands
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", npol_ipset_key(self.name))
+
+    def needs(self) -> tuple[str, ...]:
+        return ()
+
+
+def npol_ipset_key(name: str) -> str:
+    return f"npol-ipset {name}"
+
+
+@dataclass(frozen=True, slots=True)
+class NpolFilter:
+    """A protocol, ICMP type or ICMP code that must (``match``) or must not equal ``value``."""
+
+    kind: Literal["proto", "icmp-type", "icmp-code"]
+    value: int
+    match: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class NpolEntry:
+    """One npol rule entry: a CIDR, a port range or an IP set, on source or destination.
+
+    Entries of one category (say positive source CIDRs) are OR-ed; categories are
+    AND-ed; port ranges and ``port-ipset`` entries of one side form one category.
+    """
+
+    kind: Literal["cidr", "ports", "ipset", "port-ipset"]
+    src: bool
+    negated: bool = False
+    cidr: IPNetwork | None = None
+    ports: tuple[int, int] | None = None
+    ipset: str | None = None  # an NpolIpset name
+
+
+@dataclass(frozen=True, slots=True)
+class NpolRule:
+    name: str
+    action: NpolAction
+    filters: tuple[NpolFilter, ...] = ()
+    entries: tuple[NpolEntry, ...] = ()
+    key: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", npol_rule_key(self.name))
+
+    def needs(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(npol_ipset_key(e.ipset) for e in self.entries if e.ipset))
+
+
+def npol_rule_key(name: str) -> str:
+    return f"npol-rule {name}"
+
+
+@dataclass(frozen=True, slots=True)
+class NpolPolicy:
+    """Rules in order; ``inbound`` ones judge traffic to the pod, ``outbound`` from it."""
+
+    name: str
+    inbound: tuple[str, ...] = ()  # NpolRule names
+    outbound: tuple[str, ...] = ()
+    key: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", npol_policy_key(self.name))
+
+    def needs(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(npol_rule_key(r) for r in (*self.inbound, *self.outbound)))
+
+
+def npol_policy_key(name: str) -> str:
+    return f"npol-policy {name}"
+
+
+@dataclass(frozen=True, slots=True)
+class NpolInterface:
+    """The policies of one interface, by direction as seen from the pod, then its profiles."""
+
+    interface: IfRef
+    inbound: tuple[str, ...] = ()  # NpolPolicy names, in evaluation order
+    outbound: tuple[str, ...] = ()
+    profiles: tuple[str, ...] = ()
+    inbound_default: NpolDefault = "pass"
+    outbound_default: NpolDefault = "pass"
+    profile_default: NpolDefault = "deny"
+
+    @property
+    def key(self) -> str:
+        return f"npol-interface {self.interface}"
+
+    def needs(self) -> tuple[str, ...]:
+        """Only its interface: with a policy missing, it still binds, denying everything."""
+        return (interface_key(self.interface),) if isinstance(self.interface, str) else ()
+
+
+NPOL_TYPES = (NpolIpset, NpolRule, NpolPolicy, NpolInterface)
+
+
 VppObject = (
     VrfTable
     | TunTap
@@ -303,12 +572,24 @@ VppObject = (
     | MemifSocket
     | Memif
     | Vxlan
+    | Ipip
+    | Loopback
     | InterfaceAddress
+    | Neighbor
     | Route
     | (CnatTranslation)
+    | CnatFeature
+    | SnatAddresses
+    | SnatPolicy
+    | SnatInterface
+    | SnatExclude
+    | NpolIpset
+    | NpolRule
+    | NpolPolicy
+    | NpolInterface
 )
 
-INTERFACE_TYPES = (TunTap, AfPacket, Memif, Vxlan)
+INTERFACE_TYPES = (TunTap, AfPacket, Memif, Vxlan, Ipip, Loopback)
 
 # Creation order: a kind only needs kinds of a lower rank. Deletes run in reverse.
 RANK: dict[type, int] = {
@@ -317,10 +598,22 @@ RANK: dict[type, int] = {
     TunTap: 1,
     AfPacket: 1,
     Vxlan: 1,
+    Ipip: 1,
     Memif: 1,
+    Loopback: 1,
     InterfaceAddress: 2,
+    Neighbor: 2,
     Route: 3,
     CnatTranslation: 4,
+    CnatFeature: 4,
+    SnatAddresses: 4,
+    SnatPolicy: 5,
+    SnatInterface: 5,
+    SnatExclude: 5,
+    NpolIpset: 0,
+    NpolRule: 1,
+    NpolPolicy: 2,
+    NpolInterface: 3,
 }
 
 

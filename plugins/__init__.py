@@ -12,7 +12,8 @@ from collections.abc import Iterable
 
 from agent.model import ClusterModel
 from agent.vppobjects import VppObject
-from plugins import connectivity, networks, pods
+from plugins import connectivity, ipenable, nat, networks, pods, policy, service_table
+from plugins.services import ServiceSettings
 
 
 class RenderError(ValueError):
@@ -28,15 +29,37 @@ def merge(objects: Iterable[VppObject]) -> dict[str, VppObject]:
     return desired
 
 
-def render(
-    model: ClusterModel, pod_defaults: pods.PodDefaults | None = None
+def core(
+    model: ClusterModel,
+    pod_defaults: pods.PodDefaults | None = None,
+    nat_settings: nat.NatSettings | None = None,
 ) -> dict[str, VppObject]:
-    """The whole desired VPP state of the local node."""
-    model = networks.usable(model)  # an invalid network programs nothing, pods included
-    return merge(
+    """Everything but the services, from a model :func:`networks.usable` has checked;
+    IP enabled on every interface by :func:`ipenable.apply`."""
+    merged = merge(
         [
             *pods.render(model, pod_defaults or pods.PodDefaults()),
             *connectivity.render(model),
             *networks.render(model),
+            *nat.render(model, nat_settings),
+            *policy.render(model),
         ]
     )
+    return merge(ipenable.apply(merged.values()))
+
+
+def render(
+    model: ClusterModel,
+    pod_defaults: pods.PodDefaults | None = None,
+    service_settings: ServiceSettings | None = None,
+    nat_settings: nat.NatSettings | None = None,
+) -> dict[str, VppObject]:
+    """The whole desired VPP state of the local node.
+
+    Services come last and never displace another plugin's object (a service's
+    external IP equal to a pod's address, say): :func:`service_table.overlay`.
+    """
+    model = networks.usable(model)  # an invalid network programs nothing, pods included
+    desired = core(model, pod_defaults, nat_settings)
+    service_table.overlay(desired, service_table.render(model, service_settings))
+    return desired

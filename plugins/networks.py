@@ -37,6 +37,7 @@ from agent.model import (
     prefixes_overlap,
 )
 from agent.vppobjects import InterfaceSettings, Route, RoutePath, VppObject, VrfTable, Vxlan
+from plugins.learned import learned_prefixes
 
 MAX_VNI: Final = 16_777_215  # 24 bits
 MAX_TABLE_ID: Final = 0xFFFF_FFFE  # ~0 means "pick one" in VPP's API
@@ -229,6 +230,10 @@ def remote_prefixes(model: ClusterModel, network: Network) -> dict[Node, list[IP
         for block in dict.fromkeys(node.blocks(network.name)):
             if any(prefix_contains(r, block) for r in network.ranges):
                 claims.setdefault(block, []).append(node)
+    for node, prefix in learned_prefixes(model, network.name):  # BGP VPN routes
+        nodes = claims.setdefault(prefix, [])
+        if node not in nodes and any(prefix_contains(r, prefix) for r in network.ranges):
+            nodes.append(node)
     out: dict[Node, list[IPNetwork]] = {}
     for prefix, nodes in sorted(claims.items(), key=lambda item: str(item[0])):
         if len(nodes) == 1 and prefix not in local_prefixes:

@@ -4,9 +4,12 @@ Each local pod interface becomes one VPP interface (tun by default; tap,
 memif, or af_packet on a veth end) whose host side is created directly in
 the pod's network namespace under the name the CNI asked for, with the pod's
 addresses and MTU. VPP reaches the pod through a /32 or /128 route to that
-interface in the VRF of the pod's network. Extra memif interfaces requested
-for the pod get a socket inside the pod's netns (an abstract socket, so
-nothing has to be mounted into the pod).
+interface in the VRF of the pod's network; on an Ethernet interface (tap,
+veth) via the pod's address, with a static neighbour giving the pod's MAC
+(which the CNI chose: a tap's pod side is made with it). Extra memif
+interfaces requested for the pod get a socket inside the pod's netns (an
+abstract socket, so nothing has to be mounted into the pod). IP is enabled
+on all of them by :mod:`plugins.ipenable`.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from agent.vppobjects import (
     InterfaceSettings,
     Memif,
     MemifSocket,
+    Neighbor,
     Route,
     RoutePath,
     TunTap,
@@ -75,6 +79,8 @@ def render_pod(
     for address in pod.addresses:
         path = RoutePath(nh=address.ip, interface=name) if l2 else RoutePath(interface=name)
         yield Route(table, host_prefix(address.ip), (path,))
+        if l2 and pod.mac is not None:  # VPP need not resolve it: the CNI told us
+            yield Neighbor(name, address.ip, pod.mac.lower())
     for extra in pod.extra_memifs:
         extra_name = f"{name}/{extra.name}"
         socket = MemifSocket(extra_name, memif_socket_path(pod, extra.name))
@@ -103,6 +109,7 @@ def _interface(
             host_netns=pod.netns,
             tun=kind is InterfaceType.TUN,
             host_mtu=pod.mtu,
+            host_mac=pod.mac if kind is InterfaceType.TAP else None,
             host_ip4=v4,
             host_ip6=v6,
             rx_queues=pod.rx_queues,

@@ -138,7 +138,7 @@ class CniBackend:
         gateway_mac = None
         if pod.interface_type in (InterfaceType.TAP, InterfaceType.VETH):
             gateway_mac = await asyncio.to_thread(self._vpp_mac, pod)
-        return await asyncio.to_thread(podside.configure, pod, gateway_mac)
+        return _checked_mac(pod, await asyncio.to_thread(podside.configure, pod, gateway_mac))
 
     def _vpp_mac(self, pod: PodInterface) -> str:
         """VPP's MAC on the pod's Ethernet interface: the pod's gateway neighbour."""
@@ -234,7 +234,7 @@ class CniBackend:
                     gateway_mac = None
                     if pod.interface_type in (InterfaceType.TAP, InterfaceType.VETH):
                         gateway_mac = await asyncio.to_thread(self._vpp_mac, pod)
-                    await asyncio.to_thread(podside.configure, pod, gateway_mac)
+                    _checked_mac(pod, await asyncio.to_thread(podside.configure, pod, gateway_mac))
                 except (ProgrammingError, podside.PodSideError, VppError, OSError) as e:
                     problems.append(f"{pod.key}: {e}")
         return problems
@@ -253,6 +253,17 @@ class CniBackend:
         """What the ADD of a pod interface warned about (for endpoint status)."""
         record = self.store.get(key)
         return record.warnings if record is not None else ()
+
+
+def _checked_mac(pod: PodInterface, found: str) -> str:
+    """The pod side's MAC, which must be the one VPP was told (its static neighbour):
+    a pod VPP cannot send to is an error, not a silent black hole."""
+    if pod.mac is not None and found.lower() != pod.mac.lower():
+        raise ProgrammingError(
+            f"{pod.key.interface} in {pod.netns} has MAC {found}, not {pod.mac} "
+            "(the MAC VPP sends the pod's traffic to)"
+        )
+    return found
 
 
 def _admit(model: ClusterModel, pod: PodInterface) -> ClusterModel:

@@ -16,7 +16,7 @@ from typing import Any
 import grpc
 
 from agent.cni import annotations as ann
-from agent.cni.translate import NETWORK_OPTION
+from agent.cni.networksel import NETWORK_OPTION
 from agent.model import DEFAULT_NETWORK, InterfaceType, MemifMode, PodInterface, RxMode
 from agent.proto_gen.cnibackend_pb2 import (
     AddReply,

@@ -14,7 +14,11 @@ and addresses; what it cannot do is the pod's routing. That is done here:
 * **veth** (fallback without /dev/vhost-net): the pair is made here, host
   end in the root netns under the Calico-style host interface name, pod end
   created directly inside the pod's netns under its final name, with the
-  pod's MTU and addresses; VPP then attaches af_packet to the host end.
+  pod's MTU, MAC and addresses; VPP then attaches af_packet to the host end.
+
+The MAC of an Ethernet pod interface is the one the CNI chose
+(``PodInterface.mac``, given to VPP as a static neighbour); :func:`configure`
+returns the MAC actually found in the pod so the caller can check it.
 
 Everything is idempotent (replace, not add), so a repeated ADD converges to
 the same pod. Deleting the device (VPP deleting its tap, or the veth pair
@@ -148,14 +152,12 @@ def create_veth(pod: PodInterface) -> bool:
         else:
             nsfd = os.open(pod.netns, os.O_RDONLY | os.O_CLOEXEC)
             try:
+                peer: dict[str, Any] = {"ifname": pod.key.interface, "net_ns_fd": nsfd}
+                if pod.mac is not None:
+                    peer["address"] = pod.mac
                 _netlink(
                     f"veth {host} <-> {pod.key.interface} in {pod.netns}",
-                    lambda: root.link(
-                        "add",
-                        ifname=host,
-                        kind="veth",
-                        peer={"ifname": pod.key.interface, "net_ns_fd": nsfd},
-                    ),
+                    lambda: root.link("add", ifname=host, kind="veth", peer=peer),
                 )
             finally:
                 os.close(nsfd)
@@ -176,6 +178,9 @@ def _configure_veth(pod: PodInterface) -> None:
     with _pod_ns(pod) as ipr:
         idx = _index(ipr, pod.key.interface, f"netns {pod.netns}")
         _netlink(f"{pod.key.interface} mtu", lambda: ipr.link("set", index=idx, mtu=pod.mtu))
+        if pod.mac is not None:  # also when the pair was there already: VPP is told this MAC
+            mac = pod.mac
+            _netlink(f"{pod.key.interface} mac", lambda: ipr.link("set", index=idx, address=mac))
         for address in pod.addresses:
             _netlink(
                 f"address {address}",

@@ -15,6 +15,7 @@ from agent.cni import annotations as ann
 from agent.cni.config import CniSettings
 from agent.cni.errors import CniRequestError
 from agent.cni.naming import check_namespace, check_pod_name, host_interface_name
+from agent.cni.networksel import select_network
 from agent.cni.validate import (
     check_ifname,
     check_netns,
@@ -24,6 +25,7 @@ from agent.cni.validate import (
 )
 from agent.model import (
     DEFAULT_NETWORK,
+    ETHERNET_TYPES,
     ClusterModel,
     ExtraMemif,
     HostPort,
@@ -35,6 +37,7 @@ from agent.model import (
     PodInterface,
     PodInterfaceKey,
     RxMode,
+    ethernet_mac,
 )
 from agent.proto_gen.cnibackend_pb2 import AddRequest
 
@@ -44,7 +47,6 @@ DEFAULT_ROUTES: dict[int, IPNetwork] = {
 }
 MIN_MTU = {4: 576, 6: 1280}
 MAX_MTU = 9216
-NETWORK_OPTION = "network_name"  # dataplane_options key naming the Network (multinet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +75,9 @@ class Translator:
         netns = self.netns_check("netns", req.netns)
         namespace = check_namespace("workload.namespace", req.workload.namespace)
         pod_name = check_pod_name("workload.pod", req.workload.pod)
-        network = req.dataplane_options.get(NETWORK_OPTION, DEFAULT_NETWORK)
-        if network != DEFAULT_NETWORK and network not in model.networks:
-            raise CniRequestError(
-                f"dataplane_options.{NETWORK_OPTION}", f"pod in an unknown network {network!r}"
-            )
+        network = select_network(
+            req.dataplane_options, req.workload.annotations, namespace, ifname, model
+        )
         addresses = self._addresses(req)
         versions: set[int] = {a.version for a in addresses}
         routes = self._routes(req, versions, network, model)
@@ -121,6 +121,7 @@ class Translator:
             extra_memifs=self._extra_memifs(ifname, kind, network, pod_ann, warnings),
             allowed_source_prefixes=pod_ann.allowed_source_prefixes,
             host_ports=self._host_ports(req),
+            mac=ethernet_mac(key) if kind in ETHERNET_TYPES else None,
         )
         return Translated(pod, tuple(warnings))
 

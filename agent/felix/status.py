@@ -22,6 +22,7 @@ from agent.felix.messages import DOWN, ERROR, UP
 from agent.model import ClusterModel, PodInterfaceKey
 from agent.vppobjects import VppObject
 from plugins.pods import render_pod
+from plugins.policy import endpoint_problems, policy_binding_key
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,10 @@ class StatusChange:
 
 
 def endpoint_keys(model: ClusterModel, key: PodInterfaceKey) -> frozenset[str]:
-    """The desired-object keys of a pod interface (raises if it cannot be rendered)."""
-    return frozenset(obj.key for obj in render_pod(model, model.pod_interfaces[key]))
+    """The desired-object keys of a pod interface (raises if it cannot be rendered),
+    its policy binding included."""
+    pod = model.pod_interfaces[key]
+    return frozenset(obj.key for obj in render_pod(model, pod)) | {policy_binding_key(pod)}
 
 
 def status_of(
@@ -57,6 +60,9 @@ def status_of(
     errors = result.errors_for(keys)
     if errors:
         return ERROR, "; ".join(errors)
+    problems = endpoint_problems(model, key)  # policies programmed fail-closed
+    if problems:
+        return ERROR, "; ".join(str(p) for p in problems)
     missing = sorted(keys - desired.keys())
     if missing:
         return DOWN, f"not programmed yet: {', '.join(missing[:3])}"

@@ -54,6 +54,10 @@ CALICO_VPP_NETWORKS: Final = Resource("projectcalico.org", "v3", "networks", "Ne
 NADS: Final = Resource(
     "k8s.cni.cncf.io", "v1", "network-attachment-definitions", "NetworkAttachmentDefinition", True
 )
+SERVICES: Final = Resource("", "v1", "services", "Service", namespaced=True)
+ENDPOINT_SLICES: Final = Resource(
+    "discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", namespaced=True
+)
 
 
 class _RawResponse(Protocol):
@@ -72,6 +76,7 @@ class KubeApi:
 
     def __init__(self, api_client: client.ApiClient, request_timeout: float = 30.0) -> None:
         self.core = client.CoreV1Api(api_client)
+        self.discovery = client.DiscoveryV1Api(api_client)
         self.custom = client.CustomObjectsApi(api_client)
         self.timeout = request_timeout
 
@@ -80,6 +85,10 @@ class KubeApi:
             return self.core.list_node
         if resource == PODS:
             return self.core.list_pod_for_all_namespaces
+        if resource == SERVICES:
+            return self.core.list_service_for_all_namespaces
+        if resource == ENDPOINT_SLICES:
+            return self.discovery.list_endpoint_slice_for_all_namespaces
         if not resource.group:
             raise ValueError(f"no lister for core resource {resource}")
         return functools.partial(
@@ -263,9 +272,11 @@ class EventSpec:
 
 __all__ = [
     "CALICO_VPP_NETWORKS",
+    "ENDPOINT_SLICES",
     "NADS",
     "NODES",
     "PODS",
+    "SERVICES",
     "VPPNET_NETWORKS",
     "ApiError",
     "EventSpec",

@@ -55,6 +55,11 @@ class K8sSettings(BaseModel):
         description="write Network status conditions and usage, the Network finalizer, "
         "and Events (needs RBAC: networks/status patch, networks patch, events create)",
     )
+    calico_bgp: bool = Field(
+        default=False,
+        description="read Calico's BGPConfiguration and BGPPeer objects (crd.projectcalico.org) "
+        "for the BGP speaker (needs RBAC: list/watch on both)",
+    )
     publish_pod_prefixes: bool = Field(
         default=True,
         description="announce this node's secondary-network pod prefixes on its Node "

@@ -22,22 +22,32 @@ from kubernetes import client
 from agent.dataplane import Dataplane
 from agent.k8s.api import (
     CALICO_VPP_NETWORKS,
+    ENDPOINT_SLICES,
     NADS,
     NODES,
     PODS,
+    SERVICES,
     VPPNET_NETWORKS,
     KubeApi,
     Resource,
+)
+from agent.k8s.bgpfeed import (
+    BGP_CONFIGURATIONS,
+    BGP_PEERS,
+    BgpConfigurationHandler,
+    BgpPeerHandler,
 )
 from agent.k8s.catalog import NetworkCatalog, Origin
 from agent.k8s.config import K8sSettings
 from agent.k8s.events import EventRecorder
 from agent.k8s.listwatch import Backoff, Handler, ListWatch
+from agent.k8s.services import ServiceFeed
 from agent.k8s.sources import NetworkFeed, NodeHandler, PodHandler
 from agent.k8s.worker import DebouncedWorker
 from agent.k8s.writeback import Writeback
 from agent.model import ClusterModel
 from agent.state import ClusterState
+from plugins.services import ServiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +59,8 @@ class KubernetesSources:
         dataplane: Dataplane,
         settings: K8sSettings,
         api_client: client.ApiClient,
+        *,
+        service_settings: ServiceSettings | None = None,
     ) -> None:
         self.state = state
         self.dataplane = dataplane
@@ -63,16 +75,24 @@ class KubernetesSources:
         self.feed = NetworkFeed(state, self.catalog, self._changed)
         self.nodes = NodeHandler(state, settings.node_name, settings.node_pod_cidrs, self._changed)
         self.pods = PodHandler(state, self._changed)
+        self.services = ServiceFeed(state, self._changed, service_settings)
         self.watches = [
             self._watch(VPPNET_NETWORKS, self.feed.networks(Origin.VPPNET)),
             self._watch(NADS, self.feed.nads()),
             self._watch(PODS, self.pods, field_selector=f"spec.nodeName={settings.node_name}"),
             self._watch(NODES, self.nodes),
+            self._watch(SERVICES, self.services.services()),
+            self._watch(ENDPOINT_SLICES, self.services.slices()),
         ]
         if settings.calico_vpp_networks:
             self.watches.append(
                 self._watch(CALICO_VPP_NETWORKS, self.feed.networks(Origin.CALICO_VPP))
             )
+        if settings.calico_bgp:
+            self.watches += [
+                self._watch(BGP_CONFIGURATIONS, BgpConfigurationHandler(state, self._changed)),
+                self._watch(BGP_PEERS, BgpPeerHandler(state, self._changed)),
+            ]
         self._executor: ThreadPoolExecutor | None = None
         self._tasks: list[asyncio.Future[None]] = []
         state.subscribe(self._on_model_change)
@@ -174,6 +194,7 @@ class KubernetesSources:
         model, view, ok = self.state.model, self.catalog.view(), True
         if self.settings.write_status:
             ok &= self.writeback.networks(model, view)
+            ok &= self.services.report(self.writeback.events)
         if self.settings.publish_pod_prefixes:
             ok &= self.writeback.node_prefixes(model, self.nodes.own_annotations)
         return ok

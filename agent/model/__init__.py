@@ -17,6 +17,14 @@ from agent.model.base import (
     prefix_contains,
     prefixes_overlap,
 )
+from agent.model.bgp import (
+    DEFAULT_ASN,
+    DEFAULT_BGP_CONFIGURATION,
+    BgpConfiguration,
+    BgpPeer,
+    LearnedRoute,
+    SecretKeyRef,
+)
 from agent.model.cluster import ClusterModel
 from agent.model.endpoints import K8S_ORCHESTRATOR, FloatingIp, HostEndpoint, WorkloadEndpoint
 from agent.model.ipsets import IpPortMember, IpSet, IpSetMember, IpSetType
@@ -24,6 +32,7 @@ from agent.model.networks import NadRef, Network
 from agent.model.nodes import Node, PodBlock
 from agent.model.podmeta import PodMeta, PodRef
 from agent.model.pods import (
+    ETHERNET_TYPES,
     ExtraMemif,
     HostPort,
     InterfaceType,
@@ -35,6 +44,7 @@ from agent.model.pods import (
     RxMode,
     SteeredPorts,
     TierAssignment,
+    ethernet_mac,
 )
 from agent.model.policy import (
     ICMP_PROTOCOLS,
@@ -66,13 +76,18 @@ from agent.model.services import (
 )
 
 __all__ = [
+    "DEFAULT_ASN",
+    "DEFAULT_BGP_CONFIGURATION",
     "DEFAULT_NETWORK",
     "DEFAULT_SESSION_AFFINITY_TIMEOUT",
     "DEFAULT_VRF_TABLE_ID",
+    "ETHERNET_TYPES",
     "ICMP_PROTOCOLS",
     "K8S_ORCHESTRATOR",
     "PORT_PROTOCOLS",
     "PROTOCOL_NUMBERS",
+    "BgpConfiguration",
+    "BgpPeer",
     "CalicoRoute",
     "ClusterModel",
     "EncapMode",
@@ -95,6 +110,7 @@ __all__ = [
     "IpVersion",
     "L4Protocol",
     "LbType",
+    "LearnedRoute",
     "MemifMode",
     "MemifRole",
     "NadRef",
@@ -115,6 +131,7 @@ __all__ = [
     "Rule",
     "RuleAction",
     "RxMode",
+    "SecretKeyRef",
     "Service",
     "ServiceEndpoint",
     "ServiceKey",
@@ -126,6 +143,7 @@ __all__ = [
     "TrafficPolicy",
     "VxlanTunnelEndpoint",
     "WorkloadEndpoint",
+    "ethernet_mac",
     "host_prefix",
     "prefix_contains",
     "prefixes_overlap",

@@ -22,6 +22,7 @@ from agent.model.base import (
     host_prefix,
     prefix_contains,
 )
+from agent.model.bgp import BgpConfiguration, BgpPeer, LearnedRoute
 from agent.model.endpoints import HostEndpoint, WorkloadEndpoint
 from agent.model.ipsets import IpSet
 from agent.model.networks import NadRef, Network
@@ -82,6 +83,10 @@ class ClusterModel:
     vxlan_tunnel_endpoints: Mapping[str, VxlanTunnelEndpoint] = field(default_factory=dict)
     felix_config: Mapping[str, str] = field(default_factory=dict)
     pods: Mapping[PodRef, PodMeta] = field(default_factory=dict)
+    # BGP: Calico's resources (by name) and the best paths learned from peers
+    bgp_configurations: Mapping[str, BgpConfiguration] = field(default_factory=dict)
+    bgp_peers: Mapping[str, BgpPeer] = field(default_factory=dict)
+    learned_routes: Mapping[tuple[str, IPNetwork], LearnedRoute] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Copy into read-only views so that whoever built the dicts cannot change us.
@@ -103,6 +108,9 @@ class ClusterModel:
             "vxlan_tunnel_endpoints",
             "felix_config",
             "pods",
+            "bgp_configurations",
+            "bgp_peers",
+            "learned_routes",
         ):
             value = getattr(self, name)
             if not isinstance(value, MappingProxyType):
@@ -127,6 +135,9 @@ class ClusterModel:
         vxlan_tunnel_endpoints: Iterable[VxlanTunnelEndpoint] = (),
         felix_config: Mapping[str, str] | None = None,
         pods: Iterable[PodMeta] = (),
+        bgp_configurations: Iterable[BgpConfiguration] = (),
+        bgp_peers: Iterable[BgpPeer] = (),
+        learned_routes: Iterable[LearnedRoute] = (),
     ) -> ClusterModel:
         """A model from plain sequences of entities, each keyed by its natural key.
 
@@ -148,6 +159,9 @@ class ClusterModel:
             vxlan_tunnel_endpoints=_keyed("VTEP", vxlan_tunnel_endpoints, lambda v: v.node),
             felix_config=dict(felix_config or {}),
             pods=_keyed("pod", pods, lambda p: p.key),
+            bgp_configurations=_keyed("BGP configuration", bgp_configurations, lambda c: c.name),
+            bgp_peers=_keyed("BGP peer", bgp_peers, lambda p: p.name),
+            learned_routes=_keyed("learned route", learned_routes, lambda r: r.key),
         )
 
     @property

@@ -42,6 +42,7 @@ class Network:
     physical_network: str = ""
     created: datetime | None = None
     terminating: bool = False
+    advertise: bool = False  # BGP: announce local pod prefixes as VPN routes (RD asn:vni)
 
     @property
     def vrf_table_id(self) -> int:

@@ -34,6 +34,9 @@ class Node:
     pod_blocks: tuple[PodBlock, ...] = ()
     asn: int | None = None
     uplink_interface: str | None = None
+    labels: tuple[tuple[str, str], ...] = ()  # sorted (key, value): BGP peer selectors
+    route_reflector_cluster_id: str | None = None  # Calico's routeReflectorClusterID
+    zone: str | None = None  # ``topology.kubernetes.io/zone``: for topology-aware service hints
 
     @property
     def ipv4_address(self) -> IPv4Interface | None:

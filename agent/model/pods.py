@@ -7,6 +7,7 @@ never the pod.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -138,6 +139,9 @@ class PodInterface:
     workload endpoint's name, so it must be unique on the node. ``routes`` are installed
     inside the pod, through this interface. ``allowed_source_prefixes`` lifts the
     anti-spoofing check for traffic the pod sends from addresses it does not own.
+    ``mac`` is the MAC of the pod's side of an Ethernet interface (tap, veth), which
+    VPP must send the pod's traffic to; None for tun and memif, and for interfaces
+    recorded before vppnet kept it.
     """
 
     key: PodInterfaceKey
@@ -157,6 +161,7 @@ class PodInterface:
     allowed_source_prefixes: tuple[IPNetwork, ...] = ()
     host_ports: tuple[HostPort, ...] = ()
     policy: PolicyAssignment = PolicyAssignment()
+    mac: str | None = None
 
     @property
     def ip_addresses(self) -> tuple[IPAddress, ...]:
@@ -164,3 +169,22 @@ class PodInterface:
 
     def addresses_for(self, version: int) -> tuple[IPInterface, ...]:
         return tuple(address for address in self.addresses if address.version == version)
+
+
+ETHERNET_TYPES = (InterfaceType.TAP, InterfaceType.VETH)
+"""Pod interface kinds with a MAC on the pod's side, which VPP must send to."""
+
+
+def ethernet_mac(key: PodInterfaceKey) -> str:
+    """The MAC of a pod's Ethernet interface: locally administered unicast, derived from
+    the pod interface's identity.
+
+    Derived, so the CNI and a scenario file give a pod the same one and a repeated
+    ADD asks for the same interface; chosen by vppnet rather than by VPP, so a tap
+    VPP makes again (after a VPP restart) has the MAC VPP was told (its static
+    neighbour). Every pod interface is a link of its own, so the MAC need not be
+    unique on the node.
+    """
+    digest = hashlib.sha256(str(key).encode()).digest()
+    first = (digest[0] & 0xFC) | 0x02  # unicast, locally administered
+    return ":".join(f"{b:02x}" for b in (first, *digest[1:6]))

@@ -8,7 +8,9 @@ its endpoints.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from agent.model.base import DEFAULT_NETWORK, IPAddress, L4Protocol
 
@@ -44,8 +46,10 @@ DEFAULT_SESSION_AFFINITY_TIMEOUT = 10800
 """Kubernetes' default ``sessionAffinityConfig.clientIP.timeoutSeconds`` (3 hours)."""
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class ServiceKey:
+class ServiceKey(NamedTuple):
+    """A tuple, not a dataclass: the model's services dict is keyed by it, and every copy,
+    lookup and comparison of 10,000 services hashes it (C speed for a tuple)."""
+
     namespace: str
     name: str
 
@@ -88,6 +92,7 @@ class ServiceEndpoint:
     ready: bool = True
     serving: bool = True
     terminating: bool = False
+    zone_hints: tuple[str, ...] = ()  # EndpointSlice ``hints.forZones``: zones it should serve
 
     def port_for(self, service_port: ServicePort) -> int | None:
         """The backend port for ``service_port``, or None if this endpoint does not serve it."""
@@ -113,8 +118,11 @@ class Service:
     session_affinity_timeout: int = DEFAULT_SESSION_AFFINITY_TIMEOUT
     external_traffic_policy: TrafficPolicy = TrafficPolicy.CLUSTER
     internal_traffic_policy: TrafficPolicy = TrafficPolicy.CLUSTER
-    lb_type: LbType = LbType.ECMP
+    lb_type: LbType = LbType.MAGLEV
     endpoints: tuple[ServiceEndpoint, ...] = ()
+    headless: bool = False  # ``clusterIP: None``: DNS only, nothing to load-balance
+    hash_fields: tuple[str, ...] = ()  # calico-vpp's ``vppHashConfig``; empty: the 5-tuple
+    created: datetime | None = None  # the older of two services claiming one VIP keeps it
 
     @property
     def key(self) -> ServiceKey:

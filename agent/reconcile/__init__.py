@@ -13,15 +13,33 @@ import os
 import threading
 from collections.abc import Collection, Mapping
 
+from agent.reconcile import neighbors as _neighbors  # noqa: F401  (registers static neighbours)
+from agent.reconcile import npol as _npol  # noqa: F401  (registers the npol kinds)
+from agent.reconcile import services as _services  # noqa: F401  (registers cnat/SNAT kinds)
 from agent.reconcile.apply import Applier, ApplyReport
 from agent.reconcile.diff import diff
 from agent.reconcile.index import OwnershipIndex
 from agent.reconcile.observe import Observed, observe
 from agent.reconcile.plan import Change, Conflict, Op, Plan
-from agent.vpp import VppConnection, af_packet, cnat, interfaces, ip, memif, messages_of, tap, vxlan
+from agent.vpp import (
+    VppConnection,
+    af_packet,
+    cnat,
+    interfaces,
+    ip,
+    ipip,
+    memif,
+    messages_of,
+    tap,
+    vpe,
+    vxlan,
+)
+from agent.vpp import npol as npol_api  # not "npol": that is agent.reconcile.npol
 from agent.vppobjects import VppObject
 
-REQUIRED_MESSAGES = messages_of(interfaces, ip, tap, af_packet, memif, vxlan, cnat)
+REQUIRED_MESSAGES = messages_of(
+    interfaces, ip, tap, af_packet, memif, vxlan, ipip, cnat, npol_api, vpe
+)
 
 
 class Reconciler:
@@ -59,7 +77,8 @@ class Reconciler:
         """Apply a plan made from the current observed state; save the index."""
         with self._lock:
             report = Applier(self.conn, self.observed, self.index).apply(plan)
-            self.index.save()
+            if self.index.dirty:
+                self.index.save()
             if not report.ok:
                 self._observed = None  # a failure may leave VPP in a state we did not predict
             return report

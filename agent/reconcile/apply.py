@@ -10,6 +10,7 @@ plan starts from the truth.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -31,6 +32,10 @@ from agent.vppobjects import (
 )
 
 log = logging.getLogger(__name__)
+
+Recorder = Callable[[Change, Observed, OwnershipIndex], None]
+EXTRA_RECORDERS: list[Recorder] = []
+"""Feature modules keeping index records of their own kinds; they register on import."""
 
 
 @dataclass
@@ -128,6 +133,10 @@ class Applier:
     def _record(self, change: Change) -> None:
         """Bring the observed cache and the ownership index in line with a landed change."""
         obj, o, index = change.obj, self.observed, self.index
+        if change.op is not Op.UPDATE or not isinstance(obj, Route | CnatTranslation):
+            index.dirty = True  # an updated route or translation keeps its index entry
+        for recorder in EXTRA_RECORDERS:
+            recorder(change, o, index)
         if change.op is Op.DELETE:
             o.objects.pop(change.key, None)
             if isinstance(obj, INTERFACE_TYPES):

@@ -10,16 +10,20 @@ interface takes its addresses with it, so those are not deleted twice.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import replace
 
 from agent.reconcile.observe import Observed
 from agent.reconcile.plan import Change, Conflict, Op, Plan, changed_fields
 from agent.vppobjects import (
     INTERFACE_TYPES,
+    CnatFeature,
     Interface,
     InterfaceAddress,
+    Neighbor,
+    NpolInterface,
     Route,
+    SnatInterface,
     VppObject,
     VrfTable,
     rank,
@@ -30,12 +34,22 @@ def _spec_changed(have: Interface, want: Interface) -> bool:
     return type(have) is not type(want) or replace(have, settings=want.settings) != want
 
 
+def _same_but_hidden(have: VppObject, want: VppObject, observed: Observed, key: str) -> bool:
+    """Whether ``have`` equals ``want`` but for fields VPP does not show of it."""
+    hidden = observed.hidden.get(key)
+    if not hidden or type(have) is not type(want):
+        return False
+    return replace(have, **{f: getattr(want, f) for f in hidden}) == want
+
+
 def _refs(obj: VppObject) -> set[str]:
     """Owned interface names an address or route points at."""
-    if isinstance(obj, InterfaceAddress):
+    if isinstance(obj, InterfaceAddress | Neighbor | CnatFeature | SnatInterface):
         return {obj.interface} if isinstance(obj.interface, str) else set()
     if isinstance(obj, Route):
         return {p.interface for p in obj.paths if isinstance(p.interface, str)}
+    if isinstance(obj, NpolInterface):  # a remade interface must be bound to its policies again
+        return {obj.interface} if isinstance(obj.interface, str) else set()
     return set()
 
 
@@ -49,18 +63,29 @@ def diff(
     creates: dict[str, Change] = {}
     updates: dict[str, Change] = {}
     deletes: dict[str, Change] = {}
-    in_scope = (lambda _k: True) if keys is None else set(keys).__contains__
+    # An incremental converge costs the size of ``keys``, not of the whole desired state.
+    if keys is None:
+        wanted: Iterable[tuple[str, VppObject]] = desired.items()
+        held: Iterable[tuple[str, VppObject]] = observed.objects.items()
+    else:
+        scope = set(keys)
+        wanted = [(k, desired[k]) for k in scope if k in desired]
+        held = [(k, observed.objects[k]) for k in scope if k in observed.objects]
 
-    for key, want in desired.items():
-        if not in_scope(key):
-            continue
+    for key, want in wanted:
         have = observed.objects.get(key)
         if have is None:
             if key in observed.foreign:
-                if observed.unowned.get(key) == want:
+                unowned = observed.unowned.get(key)
+                if unowned == want:
                     # Exactly what we want, made by an earlier run whose index was lost:
                     # take ownership without touching VPP.
                     creates[key] = Change(Op.ADOPT, want, reason="already in VPP as desired")
+                elif unowned is not None and _same_but_hidden(unowned, want, observed, key):
+                    # Equal in all VPP shows: take it over, applying again what it cannot show.
+                    updates[key] = Change(
+                        Op.UPDATE, want, unowned, reason="taken over: fields VPP does not show"
+                    )
                 elif not isinstance(want, VrfTable):  # an existing table is simply used
                     plan.conflicts.append(Conflict(want, observed.foreign[key]))
                 continue
@@ -79,8 +104,8 @@ def diff(
                 creates[key] = Change(Op.CREATE, want, reason=reason)
                 continue
             updates[key] = Change(Op.UPDATE, want, have, ", ".join(changed_fields(have, want)))
-    for key, have in observed.objects.items():
-        if key not in desired and in_scope(key):
+    for key, have in held:
+        if key not in desired:
             deletes[key] = Change(Op.DELETE, have)
 
     _cascade(desired, observed, creates, updates, deletes)
@@ -113,6 +138,7 @@ def _cascade(
                 moved[c.obj.name] = versions
     if not gone and not moved:
         return
+    _reborrow(desired, observed, gone, creates, updates, deletes)
     for key, have in observed.objects.items():
         refs = _refs(have)
         if not refs:
@@ -125,8 +151,8 @@ def _cascade(
         )
         if not hit_gone and not hit_moved:
             continue
-        if isinstance(have, InterfaceAddress) and hit_gone:
-            # VPP drops an interface's addresses with it: no delete call needed.
+        if isinstance(have, InterfaceAddress | Neighbor) and hit_gone:
+            # VPP drops an interface's addresses and neighbours with it: no delete call needed.
             deletes.pop(key, None)
         else:
             deletes.setdefault(key, Change(Op.DELETE, have, reason="its interface changes"))
@@ -134,3 +160,28 @@ def _cascade(
         if want is not None and key not in creates:
             updates.pop(key, None)
             creates[key] = Change(Op.CREATE, want, reason="its interface changes")
+
+
+def _reborrow(
+    desired: Mapping[str, VppObject],
+    observed: Observed,
+    gone: set[str],
+    creates: dict[str, Change],
+    updates: dict[str, Change],
+    deletes: dict[str, Change],
+) -> None:
+    """Interfaces unnumbered to a deleted (or remade) interface lost the borrowing in VPP:
+    those that stay are updated as if they had none, so it is applied again."""
+    for key, have in observed.objects.items():
+        if (
+            not isinstance(have, INTERFACE_TYPES)
+            or have.settings.unnumbered_from not in gone
+            or key in creates
+            or key in updates
+            or key in deletes
+        ):
+            continue
+        want = desired.get(key)
+        if want is not None:
+            bare = replace(have, settings=replace(have.settings, unnumbered_from=None))
+            updates[key] = Change(Op.UPDATE, want, bare, reason="its unnumbered source changes")

@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from agent.vppobjects import AfPacket, Interface, Memif, TunTap, Vxlan
+from agent.vppobjects import AfPacket, Interface, Ipip, Loopback, Memif, TunTap, Vxlan
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,8 @@ _KINDS: dict[str, type[Any]] = {
     "af_packet": AfPacket,
     "memif": Memif,
     "vxlan": Vxlan,
+    "ipip": Ipip,
+    "loopback": Loopback,
 }
 _KIND_OF = {cls: kind for kind, cls in _KINDS.items()}
 _ADAPTERS = {kind: TypeAdapter(cls) for kind, cls in _KINDS.items()}
@@ -67,7 +69,17 @@ class OwnershipIndex:
     cnat: set[str] = field(default_factory=set)  # cnat keys
     memif_sockets: dict[str, str] = field(default_factory=dict)  # socket name -> path
     addresses: set[str] = field(default_factory=set)  # address keys on foreign interfaces
+    # cnat objects VPP cannot show (SNAT policy, tables, excluded prefixes, features) and the
+    # translation fields it does not dump, by key (see agent.reconcile.services)
+    cnat_records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # npol objects (no dumps at all): their VPP ids and specs as applied, plus the VPP
+    # instance they live in, versioned on their own (see agent.reconcile.npol)
+    npol: dict[str, Any] = field(default_factory=dict)
+    neighbors: set[str] = field(default_factory=set)  # keys of static neighbours vppnet added
     path: Path | None = None
+    # set by the applier when a change touched what the index holds; the reconciler saves
+    # only then, so updating a translation's backends writes nothing at 10,000 services
+    dirty: bool = field(default=True, compare=False, repr=False)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None) -> OwnershipIndex:
@@ -87,6 +99,9 @@ class OwnershipIndex:
                 cnat=set(data["cnat"]),
                 memif_sockets=dict(data["memif_sockets"]),
                 addresses=set(data["addresses"]),
+                cnat_records=dict(data.get("cnat_records", {})),
+                npol=dict(data.get("npol", {})),
+                neighbors=set(data.get("neighbors", [])),
                 path=p,
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
@@ -100,6 +115,7 @@ class OwnershipIndex:
                 aside,
             )
             return cls(path=p)
+        index.dirty = False
         return index
 
     def to_json(self) -> dict[str, Any]:
@@ -110,6 +126,9 @@ class OwnershipIndex:
             "cnat": sorted(self.cnat),
             "memif_sockets": dict(sorted(self.memif_sockets.items())),
             "addresses": sorted(self.addresses),
+            "neighbors": sorted(self.neighbors),
+            "cnat_records": dict(sorted(self.cnat_records.items())),
+            "npol": self.npol,
         }
 
     def save(self) -> None:
@@ -126,6 +145,7 @@ class OwnershipIndex:
                 os.fsync(f.fileno())
             os.chmod(tmp, 0o600)
             os.replace(tmp, self.path)
+            self.dirty = False
         except OSError as e:
             Path(tmp).unlink(missing_ok=True)
             raise IndexWriteError(f"cannot write ownership index {self.path}: {e}") from e

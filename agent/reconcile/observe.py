@@ -10,10 +10,11 @@ connected and local routes), as overridable.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from agent.reconcile.index import OwnershipIndex, is_owned_tag
-from agent.vpp import af_packet, cnat, interfaces, ip, memif, tap, vxlan
+from agent.vpp import af_packet, cnat, interfaces, ip, ipip, memif, tap, vxlan
 from agent.vpp.connection import VppConnection
 from agent.vpp.convert import IPNetwork
 from agent.vpp.request import ANY_INTERFACE
@@ -26,8 +27,11 @@ from agent.vppobjects import (
     Interface,
     InterfaceAddress,
     InterfaceSettings,
+    Ipip,
+    Loopback,
     Memif,
     MemifSocket,
+    Neighbor,
     Route,
     RoutePath,
     TunTap,
@@ -41,6 +45,7 @@ from agent.vppobjects import (
 )
 
 TABLE_NAME_PREFIX = "vppnet-"
+LOOPBACK_DEV_TYPE = "Loopback"  # VPP's device class name for loopbacks (interface_dev_type)
 
 
 def table_name(table: VrfTable) -> str:
@@ -61,6 +66,9 @@ class Observed:
     unseen: dict[str, frozenset[str]] = field(default_factory=dict)  # key -> unknown fields
     cnat_ids: dict[str, int] = field(default_factory=dict)
     memif_socket_ids: dict[str, int] = field(default_factory=dict)  # socket name -> id
+    # key -> fields an unowned object may have that VPP does not show (adopting it re-applies)
+    hidden: dict[str, frozenset[str]] = field(default_factory=dict)
+    npol_ids: dict[str, int] = field(default_factory=dict)  # npol key -> VPP's id
 
     def resolve(self, ref: IfRef) -> int | None:
         if isinstance(ref, VppName):
@@ -87,12 +95,12 @@ class Observed:
         return replace(have, **top, settings=replace(have.settings, **sub))
 
     def forget_interface(self, name: str) -> None:
-        """An owned interface was deleted: so were its index and its addresses."""
+        """An owned interface was deleted: so were its index, addresses and neighbours."""
         idx = self.sw_if_index.pop(name, None)
         if idx is not None:
             self.names.pop(idx, None)
         for key, obj in list(self.objects.items()):
-            if isinstance(obj, InterfaceAddress) and obj.interface == name:
+            if isinstance(obj, InterfaceAddress | Neighbor) and obj.interface == name:
                 del self.objects[key]
 
 
@@ -108,6 +116,8 @@ _UNSEEN: dict[type, tuple[str, ...]] = {
     AfPacket: ("ip_mode", "mac", "rx_queues", "tx_queues", *_UNSEEN_SETTINGS),
     Memif: ("rx_queues", "tx_queues", *_UNSEEN_SETTINGS),
     Vxlan: ("is_l3", *_UNSEEN_SETTINGS),
+    Ipip: _UNSEEN_SETTINGS,
+    Loopback: _UNSEEN_SETTINGS,
 }
 
 
@@ -152,6 +162,8 @@ class _Reader:
         self._addresses(ifaces)
         self._tables()
         self._cnat()
+        for reader in EXTRA_READERS:
+            reader(self.conn, self.index, self.out)
         return self.out
 
     def _interfaces(self, ifaces: list[interfaces.Interface]) -> None:
@@ -174,6 +186,7 @@ class _Reader:
         afps = {a.sw_if_index: a for a in self.conn.dump(af_packet.dump())}
         memifs = {m.sw_if_index: m for m in self.conn.dump(memif.dump())}
         tunnels = {v.sw_if_index: v.tunnel for v in self.conn.dump(vxlan.dump())}
+        ipips = {t.sw_if_index: t.tunnel for t in self.conn.dump(ipip.dump())}
         for idx, (name, d, record) in owned.items():
             s = _settings(d, record)
             obj: Interface
@@ -207,6 +220,13 @@ class _Reader:
                     encap_vrf=t.encap_vrf,
                     settings=s,
                 )
+            elif idx in ipips:
+                p = ipips[idx]
+                r4 = record if isinstance(record, Ipip) else Ipip(name, p.src, p.dst)
+                obj = replace(r4, name=name, src=p.src, dst=p.dst, encap_vrf=p.table_id, settings=s)
+            elif d.dev_type == LOOPBACK_DEV_TYPE:
+                r5 = record if isinstance(record, Loopback) else Loopback(name)
+                obj = replace(r5, name=name, settings=s)
             else:
                 # Tagged by vppnet but of a kind it does not create: leave it alone.
                 self.out.foreign[interface_key(name)] = f"{d.name} ({d.dev_type})"
@@ -216,6 +236,12 @@ class _Reader:
                 if isinstance(obj, TunTap) and obj.host_mtu == 0:
                     unseen += ("host_mtu",)  # 0: VPP's default, i.e. none was asked for
                 self.out.unseen[obj.key] = frozenset(unseen)
+            lender = obj.settings.unnumbered_from
+            if lender is not None and self.out.resolve(lender) is None:
+                # VPP ends the borrowing when it deletes the lender: apply it again
+                obj = replace(obj, settings=replace(obj.settings, unnumbered_from=None))
+                if obj.key in self.out.unseen:
+                    self.out.unseen[obj.key] -= {"settings.unnumbered_from"}
             self.out.objects[obj.key] = obj
 
     def _memif_sockets(self) -> dict[int, str]:
@@ -278,6 +304,8 @@ class _Reader:
             return RoutePath(kind="drop")
         if p.type == ip.PathType.LOCAL:
             return RoutePath(kind="local")
+        if p.type == ip.PathType.ICMP_UNREACH:
+            return RoutePath(kind="unreach")
         iface = self.out.names.get(p.sw_if_index) if p.sw_if_index != ANY_INTERFACE else None
         lookup = p.table_id if iface is None and p.nh is None else None
         return RoutePath(
@@ -296,7 +324,15 @@ class _Reader:
                 vip=t.vip.addr,
                 port=t.vip.port,
                 proto=t.proto.name,  # type: ignore[arg-type]
-                backends=tuple(Backend(b.dst.addr, b.dst.port) for b in t.backends),
+                backends=tuple(
+                    Backend(
+                        b.dst.addr,
+                        b.dst.port,
+                        src=b.src.addr if b.src is not None else None,
+                        no_nat=bool(b.flags & cnat.ENDPOINT_NO_NAT),
+                    )
+                    for b in t.backends
+                ),
                 maglev=t.lb_type == cnat.LbType.MAGLEV,
             )
             if key in self.index.cnat:
@@ -304,6 +340,12 @@ class _Reader:
             else:
                 self.out.foreign[key] = f"cnat translation {t.translation_id}"
                 self.out.unowned[key] = obj
+
+
+Reader = Callable[[VppConnection, OwnershipIndex, Observed], None]
+EXTRA_READERS: list[Reader] = []
+"""Feature modules that observe kinds of their own, after everything above (they may
+resolve interfaces); they register themselves when imported, like the step builders."""
 
 
 def observe(conn: VppConnection, index: OwnershipIndex) -> Observed:

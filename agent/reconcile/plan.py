@@ -12,11 +12,23 @@ from typing import Any
 
 from agent.vppobjects import (
     AfPacket,
+    CnatFeature,
     CnatTranslation,
     InterfaceAddress,
+    Ipip,
+    Loopback,
     Memif,
     MemifSocket,
+    Neighbor,
+    NpolInterface,
+    NpolIpset,
+    NpolPolicy,
+    NpolRule,
     Route,
+    SnatAddresses,
+    SnatExclude,
+    SnatInterface,
+    SnatPolicy,
     TunTap,
     VppObject,
     VrfTable,
@@ -148,18 +160,49 @@ def describe(obj: VppObject) -> str:
                 f"interface {obj.name}: vxlan {obj.src} -> {obj.dst} vni {obj.vni}"
                 f"{_settings_text(obj)}"
             )
+        case Ipip():
+            return f"interface {obj.name}: ipip {obj.src} -> {obj.dst}{_settings_text(obj)}"
+        case Loopback():
+            return f"interface {obj.name}: loopback{_settings_text(obj)}"
         case InterfaceAddress():
             return f"address {obj.prefix} on {obj.interface}"
+        case Neighbor():
+            return f"neighbor {obj.ip} is {obj.mac} on {obj.interface}"
         case Route():
             paths = "; ".join(str(p) for p in obj.paths)
             return f"route {obj.prefix} table {obj.table_id}: {paths}"
         case CnatTranslation():
             backends = ", ".join(str(b) for b in obj.backends) or "no backends"
             lb = "maglev" if obj.maglev else "hash"
-            return f"cnat {obj.proto} {obj.vip}:{obj.port} -> {backends} ({lb})"
+            if obj.flow_hash != ("src", "dst", "sport", "dport", "proto"):
+                lb += " on " + "+".join(obj.flow_hash)
+            scope = ", feature interfaces only" if obj.no_client else ""
+            return f"cnat {obj.proto} {obj.vip}:{obj.port} -> {backends} ({lb}{scope})"
+        case CnatFeature():
+            return f"cnat feature on {obj.interface}"
+        case SnatAddresses():
+            return f"cnat snat to {obj.ip4 or '-'} / {obj.ip6 or '-'}"
+        case SnatPolicy():
+            return f"cnat snat policy {obj.policy}"
+        case SnatInterface():
+            return f"cnat snat table {obj.table}: {obj.interface}"
+        case SnatExclude():
+            return f"cnat snat never to {obj.prefix}"
+        case NpolIpset():
+            return f"npol ipset {obj.name} ({obj.kind}, {len(obj.members)} members)"
+        case NpolRule():
+            return f"npol rule {obj.name}: {obj.action}, {len(obj.entries)} entries"
+        case NpolPolicy():
+            return f"npol policy {obj.name}: {len(obj.inbound)} in, {len(obj.outbound)} out"
+        case NpolInterface():
+            return (
+                f"npol on {obj.interface}: in {list(obj.inbound)} then {obj.inbound_default}, "
+                f"out {list(obj.outbound)} then {obj.outbound_default}, "
+                f"profiles {list(obj.profiles)}"
+            )
 
 
-def _settings_text(obj: TunTap | AfPacket | Memif | Vxlan) -> str:
+def _settings_text(obj: TunTap | AfPacket | Memif | Vxlan | Ipip | Loopback) -> str:
     s = obj.settings
     parts = [] if s.admin_up else ["down"]
     if s.vrf4 or s.vrf6:

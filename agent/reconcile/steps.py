@@ -18,15 +18,18 @@ from typing import Any
 from agent.reconcile.index import tag_for
 from agent.reconcile.observe import Observed, table_name
 from agent.reconcile.plan import Change, Op
-from agent.vpp import af_packet, cnat, interfaces, ip, memif, tap, vxlan
+from agent.vpp import af_packet, cnat, interfaces, ip, ipip, memif, tap, vxlan
 from agent.vpp.request import ANY_INTERFACE, Request
 from agent.vppobjects import (
+    INTERFACE_TYPES,
     AfPacket,
     CnatTranslation,
     IfRef,
     Interface,
     InterfaceAddress,
     InterfaceSettings,
+    Ipip,
+    Loopback,
     Memif,
     MemifSocket,
     Route,
@@ -43,11 +46,23 @@ class Phase(IntEnum):
     DELETE_INTERFACES = 2
     DELETE_CONTAINERS = 3  # tables, memif sockets
     CREATE_CONTAINERS = 4
-    CREATE_INTERFACES = 5
-    INTERFACE_SETTINGS = 6
-    ADD_ADDRESSES = 7
-    ADD_ROUTES = 8
-    ADD_SERVICES = 9
+    # npol (agent.reconcile.npol): sets, their members, rules, policies, all before the
+    # interfaces, so that a new pod interface is bound to its policies before it is up
+    NPOL_SETS = 5
+    NPOL_FILL = 6
+    NPOL_RULES = 7
+    NPOL_POLICIES = 8
+    CREATE_INTERFACES = 9
+    NPOL_BIND = 10  # npol_configure_policies: before INTERFACE_SETTINGS brings it up
+    INTERFACE_SETTINGS = 11
+    ADD_ADDRESSES = 12
+    ADD_ROUTES = 13
+    ADD_SERVICES = 14  # cnat translations, features, the SNAT entry
+    ADD_NAT_RULES = 15  # SNAT policy, interface tables, excluded prefixes: need the entry
+    # npol deletes come last: whatever referred to them was updated in an earlier phase
+    NPOL_RELEASE_POLICIES = 16
+    NPOL_RELEASE_RULES = 17
+    NPOL_RELEASE_SETS = 18
 
 
 class UnresolvedError(Exception):
@@ -63,6 +78,14 @@ class Step:
     phase: Phase
     build: Build
     done: Done | None = None
+
+
+StepsFor = Callable[[Any], list[Step]]
+EXTRA_CREATE: dict[type, StepsFor] = {}
+EXTRA_DELETE: dict[type, StepsFor] = {}
+EXTRA_UPDATE: dict[type, Callable[[Any, Any], list[Step]]] = {}
+"""Create, delete and in-place update steps of kinds whose feature module registers them
+on import (e.g. :mod:`agent.reconcile.services`), so this module needs no change per kind."""
 
 
 def handle(ids: dict[str, int], key: str) -> int:
@@ -94,8 +117,10 @@ def steps_for(change: Change) -> list[Step]:
         return []
     if change.op is Op.DELETE:
         return _delete_steps(obj)
-    if change.op is Op.UPDATE and isinstance(obj, TunTap | AfPacket | Memif | Vxlan):
-        assert isinstance(change.old, TunTap | AfPacket | Memif | Vxlan)
+    if change.op is Op.UPDATE and (update := EXTRA_UPDATE.get(type(obj))) is not None:
+        return update(obj, change.old)  # in place (npol): from the observed object to obj
+    if change.op is Op.UPDATE and isinstance(obj, INTERFACE_TYPES):
+        assert isinstance(change.old, INTERFACE_TYPES)
         return _settings_steps(obj, change.old.settings)
     return _create_steps(obj)
 
@@ -122,7 +147,7 @@ def _create_steps(obj: Any) -> list[Step]:
                     socket_done,
                 )
             ]
-        case TunTap() | AfPacket() | Memif() | Vxlan():
+        case TunTap() | AfPacket() | Memif() | Vxlan() | Ipip() | Loopback():
             return _interface_create_steps(obj)
         case InterfaceAddress():
             return [
@@ -151,6 +176,8 @@ def _create_steps(obj: Any) -> list[Step]:
             return [
                 Step(Phase.ADD_SERVICES, lambda o: cnat.update(_translation(obj), what), cnat_done)
             ]
+    if (extra := EXTRA_CREATE.get(type(obj))) is not None:
+        return extra(obj)
     raise TypeError(f"no create steps for {type(obj).__name__}")
 
 
@@ -209,6 +236,10 @@ def _interface_create_steps(obj: Interface) -> list[Step]:
                 )
             case Vxlan():
                 return vxlan.add_tunnel(_tunnel(obj), what)
+            case Ipip():
+                return ipip.add_tunnel(ipip.IpipTunnel(obj.src, obj.dst, obj.encap_vrf), what)
+            case Loopback():
+                return interfaces.create_loopback(what=what)
 
     def done(sw_if_index: Any, o: Observed) -> None:
         o.sw_if_index[obj.name] = int(sw_if_index)
@@ -230,6 +261,23 @@ def _settings_steps(obj: Interface, old: InterfaceSettings | None) -> list[Step]
     new, name, what = obj.settings, obj.name, obj.key
     was = old or InterfaceSettings(admin_up=False)
     build: list[Build] = []
+    early: list[Step] = []
+    # VPP counts borrowed addresses as the interface's own when it changes VRF
+    # (ip_table_bind honours unnumbered), so the borrowing stops before the move, in
+    # the phase addresses are removed in (also before the lender may be deleted).
+    moves = new.vrf4 != was.vrf4 or new.vrf6 != was.vrf6
+    reborrow = new.unnumbered_from != was.unnumbered_from or (moves and old is not None)
+    if reborrow and was.unnumbered_from is not None:
+        src = was.unnumbered_from
+        early.append(
+            Step(
+                Phase.DELETE_ADDRESSES,
+                # VPP ignores the lender when removing: a lender already gone is fine
+                lambda o: interfaces.set_unnumbered(
+                    resolve(o, name), _or_any(o.resolve(src)), is_add=False, what=what
+                ),
+            )
+        )
     if new.vrf4 != was.vrf4:
         build.append(lambda o: interfaces.set_table(resolve(o, name), new.vrf4, False, what))
     if new.vrf6 != was.vrf6:
@@ -239,22 +287,18 @@ def _settings_steps(obj: Interface, old: InterfaceSettings | None) -> list[Step]
     if new.rx_mode is not None and new.rx_mode != was.rx_mode:
         mode = _RX[new.rx_mode]
         build.append(lambda o: interfaces.set_rx_mode(resolve(o, name), mode, what=what))
-    if new.unnumbered_from != was.unnumbered_from:
-        if was.unnumbered_from is not None:
-            src = was.unnumbered_from
-            build.append(
-                lambda o: interfaces.set_unnumbered(
-                    resolve(o, name), resolve(o, src), is_add=False, what=what
-                )
-            )
-        if new.unnumbered_from is not None:
-            dst = new.unnumbered_from
-            build.append(
-                lambda o: interfaces.set_unnumbered(resolve(o, name), resolve(o, dst), what=what)
-            )
+    if reborrow and new.unnumbered_from is not None:
+        dst = new.unnumbered_from
+        build.append(
+            lambda o: interfaces.set_unnumbered(resolve(o, name), resolve(o, dst), what=what)
+        )
     if new.admin_up != was.admin_up:
         build.append(lambda o: interfaces.set_admin(resolve(o, name), new.admin_up, what))
-    return [Step(Phase.INTERFACE_SETTINGS, b) for b in build]
+    return early + [Step(Phase.INTERFACE_SETTINGS, b) for b in build]
+
+
+def _or_any(sw_if_index: int | None) -> int:
+    return ANY_INTERFACE if sw_if_index is None else sw_if_index
 
 
 def _delete_steps(obj: Any) -> list[Step]:
@@ -273,7 +317,7 @@ def _delete_steps(obj: Any) -> list[Step]:
                     lambda o: interfaces.del_address(resolve(o, obj.interface), obj.prefix, what),
                 )
             ]
-        case TunTap() | AfPacket() | Memif() | Vxlan():
+        case TunTap() | AfPacket() | Memif() | Vxlan() | Ipip() | Loopback():
             return [
                 Step(
                     Phase.DELETE_INTERFACES,
@@ -292,6 +336,8 @@ def _delete_steps(obj: Any) -> list[Step]:
             return [
                 Step(Phase.DELETE_CONTAINERS, lambda o: ip.del_table(obj.table_id, obj.ip6, what))
             ]
+    if (extra := EXTRA_DELETE.get(type(obj))) is not None:
+        return extra(obj)
     raise TypeError(f"no delete steps for {type(obj).__name__}")
 
 
@@ -305,6 +351,10 @@ def _delete_interface(o: Observed, obj: Interface) -> Request[Any]:
             return memif.delete(resolve(o, obj.name), obj.key)
         case Vxlan():
             return vxlan.del_tunnel(_tunnel(obj), obj.key)
+        case Ipip():
+            return ipip.del_tunnel(resolve(o, obj.name), obj.key)
+        case Loopback():
+            return interfaces.delete_loopback(resolve(o, obj.name), obj.key)
 
 
 def _tunnel(obj: Vxlan) -> vxlan.VxlanTunnel:
@@ -323,6 +373,8 @@ def _path(o: Observed, route: Route, p: RoutePath) -> ip.Path:
         return ip.Path(type=ip.PathType.DROP)
     if p.kind == "local":
         return ip.Path(type=ip.PathType.LOCAL)
+    if p.kind == "unreach":
+        return ip.Path(type=ip.PathType.ICMP_UNREACH)
     sw_if_index = resolve(o, p.interface) if p.interface is not None else ANY_INTERFACE
     table = p.lookup_table if p.lookup_table is not None else route.table_id
     return ip.Path(
@@ -330,10 +382,37 @@ def _path(o: Observed, route: Route, p: RoutePath) -> ip.Path:
     )
 
 
+_FLOW_BITS = {
+    "src": cnat.FlowHash.SRC_IP,
+    "dst": cnat.FlowHash.DST_IP,
+    "sport": cnat.FlowHash.SRC_PORT,
+    "dport": cnat.FlowHash.DST_PORT,
+    "proto": cnat.FlowHash.PROTO,
+    "reverse": cnat.FlowHash.REVERSE,
+    "symmetric": cnat.FlowHash.SYMMETRIC,
+}
+
+
 def _translation(obj: CnatTranslation) -> cnat.Translation:
+    flags = cnat.TranslationFlags.ALLOC_PORT
+    if obj.no_client:
+        flags |= cnat.TranslationFlags.NO_CLIENT
+    flow_hash = cnat.FlowHash(0)
+    for name in obj.flow_hash:
+        flow_hash |= _FLOW_BITS[name]
     return cnat.Translation(
         vip=cnat.Endpoint(obj.vip, obj.port),
         proto=cnat.IpProto[obj.proto],
-        backends=tuple(cnat.Backend(cnat.Endpoint(b.addr, b.port)) for b in obj.backends),
+        backends=tuple(
+            cnat.Backend(
+                cnat.Endpoint(b.addr, b.port),
+                src=cnat.Endpoint(b.src) if b.src is not None else None,
+                flags=cnat.ENDPOINT_NO_NAT if b.no_nat else 0,
+            )
+            for b in obj.backends
+        ),
         lb_type=cnat.LbType.MAGLEV if obj.maglev else cnat.LbType.DEFAULT,
+        flags=flags,
+        flow_hash=flow_hash,
+        is_real_ip=obj.is_real_ip,
     )

@@ -7,6 +7,7 @@ from :mod:`agent.scenario.defaults`, the same place the checks took them from.
 from __future__ import annotations
 
 from agent.model import (
+    ETHERNET_TYPES,
     ClusterModel,
     EncapMode,
     ExtraMemif,
@@ -40,6 +41,7 @@ from agent.model import (
     SessionAffinity,
     TierAssignment,
     TrafficPolicy,
+    ethernet_mac,
 )
 from agent.model.services import DEFAULT_SESSION_AFFINITY_TIMEOUT
 from agent.scenario import defaults
@@ -144,15 +146,17 @@ def _pod_interface(
     network: NetworkSpec | None,
     policy_ids: PolicyIds,
 ) -> PodInterface:
+    key = PodInterfaceKey(pod.namespace, pod.name, interface.name)
+    kind = InterfaceType(interface.interface_type)
     return PodInterface(
-        key=PodInterfaceKey(pod.namespace, pod.name, interface.name),
+        key=key,
         container_id=pod.container_id or defaults.container_id(pod.namespace, pod.name),
         netns=pod.netns,
         host_interface_name=interface.host_interface_name
         or defaults.host_interface_name(pod.namespace, pod.name, interface.name),
         addresses=tuple(interface.addresses),
         network=interface.network,
-        interface_type=InterfaceType(interface.interface_type),
+        interface_type=kind,
         routes=tuple(defaults.pod_routes(interface, network)),
         mtu=interface.mtu,
         rx_queues=interface.rx_queues,
@@ -177,6 +181,7 @@ def _pod_interface(
             for h in interface.host_ports
         ),
         policy=_policy_assignment(interface.policy, policy_ids),
+        mac=ethernet_mac(key) if kind in ETHERNET_TYPES else None,
     )
 
 

@@ -182,21 +182,26 @@ def dump() -> Dump[Translation]:
     return Dump("cnat_translation_dump", {}, _translation)
 
 
-def set_snat_policy(policy: SnatPolicy) -> Request[None]:
-    return command("cnat_set_snat_policy", policy=int(policy))
+def set_snat_policy(policy: SnatPolicy, what: str = "") -> Request[None]:
+    """Needs the default SNAT entry (set_snat_addresses): VPP v26.06 crashes without it."""
+    return command("cnat_set_snat_policy", what, policy=int(policy))
 
 
-def snat_policy_interface(sw_if_index: int, table: SnatTable, is_add: bool) -> Request[None]:
+def snat_policy_interface(
+    sw_if_index: int, table: SnatTable, is_add: bool, what: str = ""
+) -> Request[None]:
     return command(
         "cnat_snat_policy_add_del_if",
+        what,
         sw_if_index=sw_if_index,
         is_add=int(is_add),
         table=int(table),
     )
 
 
-def snat_exclude_prefix(prefix: IPNetwork, is_add: bool) -> Request[None]:
-    return command("cnat_snat_policy_add_del_exclude_pfx", is_add=int(is_add), prefix=prefix)
+def snat_exclude_prefix(prefix: IPNetwork, is_add: bool, what: str = "") -> Request[None]:
+    """Needs the default SNAT entry, like :func:`set_snat_policy`."""
+    return command("cnat_snat_policy_add_del_exclude_pfx", what, is_add=int(is_add), prefix=prefix)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,9 +211,15 @@ class SnatAddresses:
     sw_if_index: int = ANY_INTERFACE
 
 
-def set_snat_addresses(a: SnatAddresses) -> Request[None]:
+def set_snat_addresses(a: SnatAddresses, what: str = "") -> Request[None]:
+    """Create or change VPP's default SNAT entry; all-zero addresses (and no interface)
+    remove it, and with it the policy, the interface tables and the excluded prefixes."""
     return command(
-        "cnat_set_snat_addresses", snat_ip4=a.ip4, snat_ip6=a.ip6, sw_if_index=a.sw_if_index
+        "cnat_set_snat_addresses",
+        what,
+        snat_ip4=a.ip4,
+        snat_ip6=a.ip6,
+        sw_if_index=a.sw_if_index,
     )
 
 
@@ -224,5 +235,7 @@ def purge_sessions() -> Request[None]:
     return command("cnat_session_purge")
 
 
-def enable_feature(sw_if_index: int, enable: bool = True) -> Request[None]:
-    return command("feature_cnat_enable_disable", sw_if_index=sw_if_index, enable_disable=enable)
+def enable_feature(sw_if_index: int, enable: bool = True, what: str = "") -> Request[None]:
+    return command(
+        "feature_cnat_enable_disable", what, sw_if_index=sw_if_index, enable_disable=enable
+    )

@@ -12,7 +12,7 @@ from enum import IntEnum, IntFlag
 from typing import Any
 
 from agent.vpp.convert import IPInterface, interface, mac_text
-from agent.vpp.request import ANY_INTERFACE, Dump, Request, command
+from agent.vpp.request import ANY_INTERFACE, Dump, Request, command, returning_sw_if_index
 
 MESSAGES = (
     "sw_interface_dump",
@@ -24,6 +24,8 @@ MESSAGES = (
     "sw_interface_tag_add_del",
     "sw_interface_set_rx_mode",
     "sw_interface_set_unnumbered",
+    "create_loopback",
+    "delete_loopback",
     "ip_address_dump",
     "want_interface_events",
 )
@@ -165,6 +167,18 @@ def set_unnumbered(borrower: int, owner: int, is_add: bool = True, what: str = "
         unnumbered_sw_if_index=borrower,
         is_add=is_add,
     )
+
+
+ZERO_MAC = "00:00:00:00:00:00"
+
+
+def create_loopback(mac: str | None = None, what: str = "") -> Request[int]:
+    """A loopback interface (VPP names it ``loop<N>``); a zero MAC lets VPP pick one."""
+    return returning_sw_if_index("create_loopback", what, mac_address=mac or ZERO_MAC)
+
+
+def delete_loopback(sw_if_index: int, what: str = "") -> Request[None]:
+    return command("delete_loopback", what, sw_if_index=sw_if_index)
 
 
 @dataclass(frozen=True, slots=True)

@@ -191,14 +191,22 @@ class Neighbor:
 
 
 NEIGHBOR_STATIC = 1
+NEIGHBOR_NO_FIB_ENTRY = 2  # no /32 (/128) adj-fib: the entry only completes adjacencies
 
 
 def add_neighbor(
-    sw_if_index: int, ip: IPAddress, mac: str, static: bool = True, what: str = ""
+    sw_if_index: int,
+    ip: IPAddress,
+    mac: str,
+    static: bool = True,
+    what: str = "",
+    *,
+    no_fib_entry: bool = False,
 ) -> Request[None]:
+    flags = (NEIGHBOR_STATIC if static else 0) | (NEIGHBOR_NO_FIB_ENTRY if no_fib_entry else 0)
     neighbor = {
         "sw_if_index": sw_if_index,
-        "flags": NEIGHBOR_STATIC if static else 0,
+        "flags": flags,
         "mac_address": mac,
         "ip_address": ip,
     }

@@ -13,6 +13,7 @@ from enum import IntEnum
 from typing import Any
 
 from agent.vpp.convert import IPAddress, IPNetwork
+from agent.vpp.errors import VppApiError
 from agent.vpp.request import Request, command
 
 MESSAGES = (
@@ -224,3 +225,38 @@ def configure_policies(sw_if_index: int, p: InterfacePolicies) -> Request[None]:
         profile_default_tx=int(p.profile_default_tx),
         policy_ids=ids,
     )
+
+
+def ipset_exists(set_id: int) -> Request[None]:
+    """Add nothing to a set: fails (NO_SUCH_ENTRY) once the set is gone, e.g. VPP restarted.
+
+    npol has no dumps; this is the cheapest question that tells whether a set id
+    vppnet recorded still exists, without changing anything.
+    """
+    return command(
+        "npol_ipset_add_del_members", "probe", set_id=set_id, is_add=True, len=0, members=[]
+    )
+
+
+NO_SUCH_ENTRY = -6
+
+
+def deny_everything(sw_if_index: int, why: str) -> Request[None]:
+    """Bind an interface to no policy with deny defaults: fail closed while ``why`` holds.
+
+    VPP applies it, but the request reports failure (NO_SUCH_ENTRY, with ``why``),
+    so whoever sent it retries the real binding later instead of taking this one
+    for it: an interface whose policies could not be made denies all meanwhile.
+    """
+
+    def parse(_reply: Any) -> None:
+        raise VppApiError("npol_configure_policies", NO_SUCH_ENTRY, f"denying everything: {why}")
+
+    deny = InterfacePolicies(
+        policy_default_rx=Default.DENY,
+        policy_default_tx=Default.DENY,
+        profile_default_rx=Default.DENY,
+        profile_default_tx=Default.DENY,
+    )
+    bound = configure_policies(sw_if_index, deny)
+    return Request(bound.msg, bound.args, parse, bound.what)

@@ -111,7 +111,8 @@ class Dispatcher:
         if handler.kind == "cursor":
             fields, details = result
             return [*self._stream(svc.stream_msg, msg, details), self._reply(svc, msg, fields)]
-        if handler.mutating and result.get("retval", 0) == 0:
+        unchanged = bool(result.pop("unchanged", False))  # a handler's no-op (see npol)
+        if handler.mutating and result.get("retval", 0) == 0 and not unchanged:
             self.mutations += 1
         if svc.reply is None:
             return []

@@ -13,11 +13,27 @@ import os
 import platform
 import sys
 from pathlib import Path
+from typing import Any
 
-from tests.bench import cni, felix, foundation
+from tests.bench import bgp, cni, felix, foundation, policy, services
 
-FULL = {"foundation": 10_000, "cni": 100, "felix_endpoints": 10_000, "felix_policies": 1_000}
-SMOKE = {"foundation": 200, "cni": 10, "felix_endpoints": 200, "felix_policies": 20}
+# policy: policies, rules per policy, IP sets, members per set
+FULL = {
+    "foundation": (10_000,),
+    "felix": (10_000, 1_000),
+    "cni": (100,),
+    "services": ((1_000, 10_000), 20),
+    "policy": (1_000, 10, 100, 1_000),
+    "bgp": (10_000,),
+}
+SMOKE = {
+    "foundation": (200,),
+    "felix": (200, 20),
+    "cni": (10,),
+    "services": ((100,), 5),
+    "policy": (20, 5, 4, 50),
+    "bgp": (50,),
+}
 
 
 def machine() -> str:
@@ -32,15 +48,19 @@ def machine() -> str:
     )
 
 
-def report(sizes: dict[str, int]) -> str:
+def report(sizes: dict[str, tuple[Any, ...]]) -> str:
     sections = [
-        foundation.run(sizes["foundation"]),
-        felix.run(sizes["felix_endpoints"], sizes["felix_policies"]),
+        foundation.run(*sizes["foundation"]),
+        felix.run(*sizes["felix"]),
+        policy.run(*sizes["policy"]),
+        bgp.run(*sizes["bgp"]),  # says so itself when it lacks root or gobgpd
     ]
-    if os.geteuid() == 0:  # pod namespaces and devices need CAP_NET_ADMIN
-        sections.append(cni.run(sizes["cni"]))
+    if os.geteuid() == 0:  # pod namespaces, devices and iptables need CAP_NET_ADMIN
+        sections.append(cni.run(*sizes["cni"]))
+        sections.append(services.run(*sizes["services"]))
     else:
         sections.append("## CNI Add/Del latency\n\nNot measured: needs root.")
+        sections.append("## Services\n\nNot measured: needs root (iptables-restore).")
     head = [
         "# vppnet benchmarks",
         "",

@@ -40,6 +40,10 @@ BLUE = Network("blue", 4001, (ipaddress.ip_network("172.19.0.0/16"),))
 
 NetnsFactory = Callable[[], str]
 
+LOOPBACK0 = "vppnet:loopback/vrf-0"
+"""The default VRF's loopback, there while any interface of the default network is
+(the pod interfaces borrow its address: plugins.ipenable)."""
+
 
 def base_model() -> ClusterModel:
     return ClusterModel.build("node-a", nodes=[NODE], networks=[BLUE])

@@ -5,15 +5,24 @@ table each interface is bound to) that follows a packet the way VPP forwards
 it: FIB lookup (longest prefix) in the ingress interface's table; a path
 through a VXLAN tunnel encapsulates towards the tunnel's destination node,
 where only a tunnel with the mirrored endpoints and the *same VNI* decapsulates,
-into *that* tunnel's table; a path via a next hop that is another node's
-address crosses the fabric in plain IP and arrives in that node's default
-table; a path with only a table id is a lookup in that table; drop, local and
-unresolved paths end the walk. The packet arrives when it leaves through the
-destination pod's interface on the destination node.
+into *that* tunnel's table (an IPIP tunnel likewise, without a VNI); a path
+via a next hop that is another node's address crosses the fabric in plain IP
+and arrives in that node's default table; a path with only a table id is a
+lookup in that table; drop, local and unresolved paths end the walk. The
+packet arrives when it leaves through the destination pod's interface on the
+destination node.
 
-:func:`dump_node` builds a node's dump from the VPP API (routes, tunnels)
-plus the simulator's interface table bindings: VPP v26.06 has no dump of an
-interface's VRF among the messages vppnet uses.
+VPP drops IPv4 (IPv6) received on an interface where that family is not
+enabled, so the walk also requires it where a packet enters VPP: the source
+pod's interface and every tunnel that decapsulates it; and on the
+destination pod's interface, which the pod's replies enter through. Leaving
+through an Ethernet interface (tap, af_packet, Ethernet memif) needs the next
+hop's MAC: a static neighbour, which vppnet programs for its L2 pods.
+
+:func:`dump_node` builds a node's dump from the VPP API (routes, tunnels,
+neighbours, which interfaces are Ethernet) plus, from the simulator, each
+interface's table bindings and whether IP is enabled on it: VPP v26.06 has no
+dump of either among the messages vppnet uses.
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from agent.model import IPAddress
-from agent.vpp import VppConnection, interfaces, ip, vxlan
+from agent.vpp import VppConnection, af_packet, interfaces, ip, ipip, memif, tap, vxlan
 from agent.vppsim import Simulator
 
 ANY = 0xFFFFFFFF
@@ -37,6 +46,14 @@ class NodeDump:
     tunnels: Mapping[int, vxlan.VxlanTunnel]  # sw_if_index -> tunnel
     tables: Mapping[int, tuple[int, int]]  # sw_if_index -> (ip4 table, ip6 table)
     names: Mapping[int, str] = field(default_factory=dict)  # sw_if_index -> tag or name
+    ipip: Mapping[int, ipip.IpipTunnel] = field(default_factory=dict)  # sw_if_index -> tunnel
+    ip_enabled: Mapping[int, tuple[bool, bool]] = field(default_factory=dict)  # (ip4, ip6)
+    ethernet: frozenset[int] = frozenset()  # interfaces that need a next hop's MAC
+    neighbors: frozenset[tuple[int, IPAddress]] = frozenset()  # (sw_if_index, ip): MAC known
+
+    def accepts(self, sw_if_index: int, v6: bool) -> bool:
+        """Whether VPP takes in IPv4 (IPv6) arriving on the interface."""
+        return self.ip_enabled.get(sw_if_index, (False, False))[v6]
 
 
 @dataclass(frozen=True)
@@ -87,6 +104,12 @@ def trace(nodes: Mapping[str, NodeDump], src: Endpoint, dst: Endpoint) -> Trace:
     def end(reached: bool, why: str) -> Trace:
         return Trace(reached, tuple(hops), why)
 
+    def disabled(n: NodeDump, sw_if_index: int) -> str:
+        family = "IPv6" if v6 else "IPv4"
+        return f"{family} is not enabled on {n.names.get(sw_if_index, sw_if_index)} on {n.name}"
+
+    if not node.accepts(src.sw_if_index, v6):
+        return end(False, disabled(node, src.sw_if_index) + ": what the pod sends is dropped")
     for _ in range(MAX_HOPS):
         route = lookup(node.routes.get((table, v6), ()), dst.address)
         if route is None or not route.paths:
@@ -110,12 +133,35 @@ def trace(nodes: Mapping[str, NodeDump], src: Endpoint, dst: Endpoint) -> Trace:
             )
             if back is None:
                 return end(False, f"{remote.name} has no tunnel decapsulating VNI {tunnel.vni}")
+            if not remote.accepts(back[0], v6):
+                return end(False, disabled(remote, back[0]) + ": decapsulated packets dropped")
             node, table = remote, remote.tables.get(back[0], (0, 0))[v6]
             hops.append(f"{node.name}: decapsulated VNI {tunnel.vni} into table {table}")
+            continue
+        if path.sw_if_index in node.ipip:
+            outer = node.ipip[path.sw_if_index]
+            remote = next((n for n in nodes.values() if outer.dst in n.addresses), None)
+            if remote is None:
+                return end(False, f"IPIP tunnel to {outer.dst}, which is no node")
+            decap = next(
+                (i for i, t in remote.ipip.items() if (t.src, t.dst) == (outer.dst, outer.src)),
+                None,
+            )
+            if decap is None:
+                return end(False, f"{remote.name} has no IPIP tunnel from {outer.src}")
+            if not remote.accepts(decap, v6):
+                return end(False, disabled(remote, decap) + ": decapsulated packets dropped")
+            node, table = remote, remote.tables.get(decap, (0, 0))[v6]
+            hops.append(f"{node.name}: decapsulated IPIP into table {table}")
             continue
         if path.sw_if_index != ANY:
             arrived = node.name == dst.node and path.sw_if_index == dst.sw_if_index
             where = node.names.get(path.sw_if_index, path.sw_if_index)
+            nh = path.nh if path.nh is not None else dst.address
+            if path.sw_if_index in node.ethernet and (path.sw_if_index, nh) not in node.neighbors:
+                return end(False, f"no neighbour for {nh} on {where} on {node.name}: no MAC")
+            if arrived and not node.accepts(path.sw_if_index, v6):
+                return end(False, disabled(node, path.sw_if_index) + ": the pod's replies drop")
             return end(arrived, f"out of {where} on {node.name}")
         if path.nh is not None:
             owner = next((n for n in nodes.values() if path.nh in n.addresses), None)
@@ -131,7 +177,8 @@ def trace(nodes: Mapping[str, NodeDump], src: Endpoint, dst: Endpoint) -> Trace:
 def dump_node(
     name: str, addresses: frozenset[IPAddress], conn: VppConnection, sim: Simulator
 ) -> NodeDump:
-    """A node's forwarding state as VPP reports it (tables bindings from the simulator)."""
+    """A node's forwarding state as VPP reports it (table bindings and IP enabling from
+    the simulator)."""
     ifaces = conn.dump(interfaces.dump())
     routes: dict[tuple[int, bool], tuple[ip.Route, ...]] = {}
     for table in conn.dump(ip.dump_tables()):
@@ -139,8 +186,20 @@ def dump_node(
             conn.dump(ip.dump_routes(table.table_id, table.ip6))
         )
     tunnels = {d.sw_if_index: d.tunnel for d in conn.dump(vxlan.dump())}
+    ipips = {d.sw_if_index: d.tunnel for d in conn.dump(ipip.dump())}
+    ethernet = {t.sw_if_index for t in conn.dump(tap.dump()) if not t.tun}
+    ethernet |= {a.sw_if_index for a in conn.dump(af_packet.dump())}
+    ethernet |= {
+        m.sw_if_index for m in conn.dump(memif.dump()) if m.mode == memif.MemifMode.ETHERNET
+    }
+    neighbors = {
+        (n.sw_if_index, n.ip) for v6 in (False, True) for n in conn.dump(ip.dump_neighbors(v6))
+    }
     with sim.lock:
         tables = {i.sw_if_index: (i.table4, i.table6) for i in sim.state.interfaces}
+        enabled = {
+            i.sw_if_index: (i.ip_enabled(False), i.ip_enabled(True)) for i in sim.state.interfaces
+        }
     return NodeDump(
         name=name,
         addresses=addresses,
@@ -148,4 +207,8 @@ def dump_node(
         tunnels=tunnels,
         tables=tables,
         names={i.sw_if_index: i.tag or i.name for i in ifaces},
+        ipip=ipips,
+        ip_enabled=enabled,
+        ethernet=frozenset(ethernet),
+        neighbors=frozenset(neighbors),
     )

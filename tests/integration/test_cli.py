@@ -36,7 +36,7 @@ def test_plan_apply_show_then_nothing_to_do(
     assert code == 0 and "+ create interface pod/demo/web-1/eth0: tun" in out
     assert sim.mutations == 0  # plan changes nothing
     code, out, _ = run(capsys, "apply", *common)
-    assert code == 0 and "applied 34 change(s)" in out
+    assert code == 0 and "applied 112 change(s)" in out
     code, out, _ = run(capsys, "plan", *common, "--json")
     assert code == 0 and json.loads(out)["counts"]["create"] == 0
     code, out, _ = run(capsys, "show", "routes", "--socket", str(sim_socket))
@@ -79,7 +79,8 @@ def _demo() -> subprocess.CompletedProcess[str]:
 
 def test_demo_runs_end_to_end() -> None:
     out = _demo().stdout
-    assert "plan: 13 to create, 0 to update, 0 to delete" in out  # nodes and networks
+    # nodes and networks; services and SNAT
+    assert "plan: 36 to create, 0 to update, 0 to delete" in out
     assert "CNI ADD of 8 pod interfaces over gRPC" in out
     assert out.count(": ok\n") == 8 and "FAILED" not in out
     assert "vppnet:pod/demo/router-1/net1" in out  # programmed through the CNI path
@@ -92,3 +93,49 @@ def test_demo_creates_pod_devices_in_their_namespaces() -> None:
     out = _demo().stdout
     assert "demo-router-1: net1 mtu 1450" in out
     assert "172.19.1.11/32" in out
+
+
+def test_explain_service_and_policy_on_an_applied_node(
+    sim: Simulator, sim_socket: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = ["--state-dir", str(tmp_path / "state")]
+    vpp = ["--socket", str(sim_socket)]
+    code, _, _ = run(capsys, "apply", "--scenario", str(EXAMPLE), *vpp, *state)
+    assert code == 0
+
+    code, out, _ = run(capsys, "explain", "service", "10.96.0.10", "80", *vpp)
+    assert code == 0 and "load-balanced over 2 backend(s)" in out
+    assert "-> 10.244.1.10:8080  dev vppnet:pod/demo/web-1/eth0" in out
+    code, out, _ = run(capsys, "explain", "service", "10.96.0.99", "80", *vpp)
+    assert code == 0 and "not a service here" in out
+
+    target = ["demo/web-1/eth0", "ingress"]
+    code, out, _ = run(
+        capsys, "explain", "policy", *target, "tcp 10.244.2.5:4000 10.244.1.10:8080", *state
+    )
+    assert code == 0 and "matched policy default/demo/allow-web, inbound rule 0" in out
+    assert out.rstrip().endswith("programmed verdict: ALLOW")
+    code, out, _ = run(
+        capsys, "explain", "policy", *target, "udp 10.244.9.5:4000 10.244.1.10:53", *state
+    )
+    assert code == 0 and "programmed verdict: DENY" in out
+
+
+def test_explain_bad_input_is_one_clear_error(
+    sim: Simulator, sim_socket: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(
+        capsys, "explain", "service", "10.96.0.300", "80", "--socket", str(sim_socket)
+    )
+    assert code == 2 and out == "" and "10.96.0.300" in err
+    code, out, err = run(
+        capsys,
+        "explain",
+        "policy",
+        "demo/nope/eth0",
+        "ingress",
+        "tcp 1.2.3.4 5.6.7.8:80",
+        "--state-dir",
+        str(tmp_path / "empty"),
+    )
+    assert code == 2 and out == "" and err.startswith("vppnet explain: ")

@@ -17,6 +17,7 @@ from agent.cni.nsnetlink import netlink_in
 from agent.proto_gen.cnibackend_pb2 import AddRequest
 from agent.vpp import af_packet, memif, tap
 from tests.integration.cni_fixtures import (
+    LOOPBACK0,
     CniEnv,
     NetnsFactory,
     cni,
@@ -136,7 +137,10 @@ def test_an_address_used_by_another_pod_is_refused(cni: CniEnv, pod_netns: Netns
     reply = cni.client.add(good(ns, pod="web-2"))
     assert not reply.successful
     assert "container_ips: 10.244.1.10 already used by demo/web-1/eth0" in reply.error_message
-    assert set(links(ns)) == {"lo"} and len(cni.owned_tags()) == 1
+    assert set(links(ns)) == {"lo"} and cni.owned_tags() == {
+        "vppnet:pod/demo/web-1/eth0",
+        LOOPBACK0,
+    }
 
 
 def test_a_vpp_failure_is_undone(cni: CniEnv, pod_netns: NetnsFactory) -> None:

@@ -96,6 +96,7 @@ def test_extra_memif_beside_the_tun(cni: CniEnv, pod_netns: NetnsFactory) -> Non
     assert set(tags) == {
         "vppnet:pod/demo/pktgen-1/eth0",
         "vppnet:pod/demo/pktgen-1/eth0/extra-eth0",
+        "vppnet:loopback/vrf-0",  # both borrow its address (plugins.ipenable)
     }
     (m,) = cni.conn.dump(memif.dump())
     assert m.sw_if_index == tags["vppnet:pod/demo/pktgen-1/eth0/extra-eth0"]

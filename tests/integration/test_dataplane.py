@@ -38,21 +38,32 @@ def tags(conn: VppConnection) -> set[str]:
     return {i.tag for i in conn.dump(interfaces.dump()) if i.tag}
 
 
+LOOP0 = "vppnet:loopback/vrf-0"  # lends its address to the pod interfaces (plugins.ipenable)
+
+
 def test_only_what_changed_is_converged(
     sim: Simulator, conn: VppConnection, tmp_path: Path
 ) -> None:
     state, dp = make(conn, tmp_path)
     state.put_pod_interface(pod("p1", "10.0.1.1/32"))
     first = dp.converge()
-    assert first.report.ok and tags(conn) == {"vppnet:pod/default/p1/eth0"}
+    assert first.report.ok and tags(conn) == {"vppnet:pod/default/p1/eth0", LOOP0}
     state.put_pod_interface(pod("p2", "10.0.1.2/32"))
     second = dp.converge()
-    assert second.keys == {"interface pod/default/p2/eth0", "route 0 10.0.1.2/32"}
-    assert tags(conn) == {"vppnet:pod/default/p1/eth0", "vppnet:pod/default/p2/eth0"}
+    assert second.keys == {
+        "interface pod/default/p2/eth0",
+        "route 0 10.0.1.2/32",
+        "cnat-feature pod/default/p2/eth0",  # services and SNAT on every pod interface
+        "cnat snat-if pod pod/default/p2/eth0",
+        "npol-interface pod/default/p2/eth0",  # its policy binding, with anti-spoofing
+        "npol-policy antispoof pod/default/p2/eth0",
+        "npol-rule antispoof pod/default/p2/eth0 out 0",
+    }
+    assert tags(conn) == {"vppnet:pod/default/p1/eth0", "vppnet:pod/default/p2/eth0", LOOP0}
     assert dp.converge().keys == frozenset()  # nothing changed: no work at all
     state.remove_pod_interface(PodInterfaceKey("default", "p1", "eth0"))
     dp.converge()
-    assert tags(conn) == {"vppnet:pod/default/p2/eth0"}
+    assert tags(conn) == {"vppnet:pod/default/p2/eth0", LOOP0}
     assert NET("10.0.1.1/32") not in {r.prefix for r in conn.dump(ip.dump_routes(0, False))}
 
 
@@ -68,8 +79,10 @@ def test_failures_are_reported_per_key_and_retried(
     assert len(errors) == 2 and "SYSCALL_ERROR_1" in errors[0]
     assert "skipped, needs interface pod/default/p1/eth0" in errors[1]
     retry = dp.converge()  # the model did not change, but the failed keys are retried
-    assert retry.keys == keys and retry.report.ok
-    assert tags(conn) == {"vppnet:pod/default/p1/eth0"}
+    nat = {"cnat-feature pod/default/p1/eth0", "cnat snat-if pod pod/default/p1/eth0"}
+    bind = {"npol-interface pod/default/p1/eth0"}  # its policy binding needs the interface
+    assert retry.keys == keys | nat | bind and retry.report.ok
+    assert tags(conn) == {"vppnet:pod/default/p1/eth0", LOOP0}
 
 
 def test_resync_repairs_what_was_changed_behind_our_back(

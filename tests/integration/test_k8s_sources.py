@@ -19,10 +19,12 @@ from agent.vpp import ip
 from tests.integration.k8s_agents import Agent, LoopThread, start_agent, stop_agent
 from tests.k8sfake import (
     CALICO_VPP_NETWORKS,
+    ENDPOINT_SLICES,
     EVENTS,
     NADS,
     NODES,
     PODS,
+    SERVICES,
     FakeKubeApi,
     StatusError,
     wait_until,
@@ -70,7 +72,7 @@ class Env:
 
 @pytest.fixture
 def env(tmp_path: Path) -> Iterator[Env]:
-    with FakeKubeApi(NADS, CALICO_VPP_NETWORKS) as api:
+    with FakeKubeApi(NADS, CALICO_VPP_NETWORKS, SERVICES, ENDPOINT_SLICES) as api:
         e = Env(api, tmp_path)
         try:
             yield e
@@ -268,8 +270,9 @@ def test_local_pod_prefixes_are_announced_on_the_node(env: Env) -> None:
         notes = env.api.get(NODES, "a")["metadata"].get("annotations", {})
         return notes.get("vppnet.io/network-prefixes")
 
-    wait_until(lambda: announced() is not None)
-    assert json.loads(announced()) == {"blue": ["172.19.1.4/31", "fd19::9/128"]}
+    # the announcement follows the pods (debounced): wait for the last one, not the first
+    expected = {"blue": ["172.19.1.4/31", "fd19::9/128"]}
+    wait_until(lambda: announced() is not None and json.loads(announced()) == expected)
     for name in ("p1", "p2", "p3"):
         a.remove_pod(PodInterfaceKey("default", name, "net1"))
     wait_until(lambda: announced() is None)
@@ -291,7 +294,7 @@ def test_disconnects_and_expired_versions_converge(env: Env) -> None:
     wait_until(lambda: a.state.model.networks.keys() == {"blue", "red"})
     wait_until(lambda: a.state.model.networks["blue"].attachments == ())
     wait_until(lambda: "b" in a.state.model.nodes)
-    assert all(w.lists >= 2 for w in a.sources.watches if w.served)
+    wait_until(lambda: all(w.lists >= 2 for w in a.sources.watches if w.served))
     a.settle()
     assert {56, 88} <= tables(a)
 

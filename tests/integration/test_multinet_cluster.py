@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from agent.model import PodInterface, PodInterfaceKey
-from agent.vpp import vxlan
+from agent.vpp import interfaces, vxlan
+from plugins.ipenable import loopback_name
 from tests.integration.k8s_agents import Agent, LoopThread, start_agent, stop_agent
 from tests.integration.multinet_reach import NodeDump, Trace, trace
 from tests.k8sfake import NADS, NODES, FakeKubeApi, ResourceType, wait_until
@@ -189,3 +190,19 @@ def test_nodes_join_and_leave(cluster: Cluster) -> None:
     wait_until(lambda: all(dst != "192.168.0.3" for dst, _ in cluster.tunnels("a")))
     wait_until(lambda: all(dst != "192.168.0.3" for dst, _ in cluster.tunnels("b")))
     cluster.eventually_reaches("d-A", "b-A")
+
+
+def test_without_ip_on_its_interfaces_a_vrf_carries_nothing(cluster: Cluster) -> None:
+    """The loopback of A's VRF on b goes behind the agent's back: b's tunnel and pod in A
+    no longer have IP, and the tracer says so; a resync makes it and lends it again."""
+    cluster.eventually_reaches("a-A", "b-A")
+    b = cluster.agents["b"]
+    tag = f"vppnet:{loopback_name(100)}"
+    (loop,) = [i.sw_if_index for i in b.conn.dump(interfaces.dump()) if i.tag == tag]
+    b.conn.call(interfaces.delete_loopback(loop))
+    result = cluster.reach("a-A", "b-A")
+    assert not result and "IPv4 is not enabled on vppnet:vxlan/A/a on b" in result.why, result
+    assert not cluster.reach("b-A", "c-A")
+    b.dataplane.resync()
+    cluster.eventually_reaches("a-A", "b-A")
+    cluster.eventually_reaches("b-A", "c-A")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 
+from agent.model import IPAddress
 from agent.vpp import ip, vxlan
 from tests.integration.multinet_reach import ANY, Endpoint, NodeDump, trace
 
@@ -26,7 +27,11 @@ def node(
     routes: list[ip.Route],
     tunnels: dict[int, vxlan.VxlanTunnel] | None = None,
     tables: dict[int, tuple[int, int]] | None = None,
+    ip_off: frozenset[int] = frozenset(),
+    ethernet: frozenset[int] = frozenset(),
+    neighbors: frozenset[tuple[int, IPAddress]] = frozenset(),
 ) -> NodeDump:
+    """A node whose interfaces (those in ``tables``) have IP enabled, but ``ip_off``."""
     by_table: dict[tuple[int, bool], list[ip.Route]] = {}
     for r in [route(0, "0.0.0.0/0"), route(100, "0.0.0.0/0"), *routes]:
         by_table.setdefault((r.table_id, False), []).append(r)
@@ -36,6 +41,9 @@ def node(
         {k: tuple(v) for k, v in by_table.items()},
         tunnels or {},
         tables or {},
+        ip_enabled={i: (True, True) for i in tables or {} if i not in ip_off},
+        ethernet=ethernet,
+        neighbors=neighbors,
     )
 
 
@@ -48,7 +56,13 @@ POD_B = Endpoint("b", 1, IP("172.16.2.10"))  # in table 100 on node b
 
 
 def cluster(
-    b_vni: int = 100, b_table: int = 100, extra_a: list[ip.Route] | None = None
+    b_vni: int = 100,
+    b_table: int = 100,
+    extra_a: list[ip.Route] | None = None,
+    a_off: frozenset[int] = frozenset(),
+    b_off: frozenset[int] = frozenset(),
+    b_ethernet: frozenset[int] = frozenset(),
+    b_neighbors: frozenset[tuple[int, IPAddress]] = frozenset(),
 ) -> dict[str, NodeDump]:
     a = node(
         "a",
@@ -61,6 +75,7 @@ def cluster(
         ],
         {9: tunnel("192.168.0.1", "192.168.0.2", 100)},
         {1: (100, 100), 2: (0, 0), 9: (100, 100)},
+        ip_off=a_off,
     )
     b = node(
         "b",
@@ -72,6 +87,9 @@ def cluster(
         ],
         {9: tunnel("192.168.0.2", "192.168.0.1", b_vni)},
         {1: (100, 100), 3: (0, 0), 9: (b_table, b_table)},
+        ip_off=b_off,
+        ethernet=b_ethernet,
+        neighbors=b_neighbors,
     )
     return {"a": a, "b": b}
 
@@ -119,3 +137,27 @@ def test_loops_end() -> None:
     loop = route(100, "172.16.5.0/24", ip.Path(sw_if_index=ANY, table_id=100))
     result = trace(cluster(extra_a=[loop]), POD_A, Endpoint("b", 1, IP("172.16.5.1")))
     assert not result and result.why == "forwarding loop"
+
+
+def test_a_pod_interface_without_ip_drops_what_the_pod_sends() -> None:
+    result = trace(cluster(a_off=frozenset({1})), POD_A, POD_B)
+    assert not result and result.why == (
+        "IPv4 is not enabled on 1 on a: what the pod sends is dropped"
+    )
+
+
+def test_a_tunnel_without_ip_drops_what_it_decapsulates() -> None:
+    result = trace(cluster(b_off=frozenset({9})), POD_A, POD_B)
+    assert not result and "IPv4 is not enabled on 9 on b: decapsulated" in result.why
+
+
+def test_a_destination_without_ip_cannot_answer() -> None:
+    result = trace(cluster(b_off=frozenset({1})), POD_A, POD_B)
+    assert not result and "the pod's replies drop" in result.why
+
+
+def test_an_ethernet_destination_needs_its_neighbour() -> None:
+    l2 = frozenset({1})
+    result = trace(cluster(b_ethernet=l2), POD_A, POD_B)
+    assert not result and result.why == "no neighbour for 172.16.2.10 on 1 on b: no MAC"
+    assert trace(cluster(b_ethernet=l2, b_neighbors=frozenset({(1, POD_B.address)})), POD_A, POD_B)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from agent.bgp import BgpSettings
 from agent.cni import AsyncCniClient, CniSettings, add_request
 from agent.cni.nsnetlink import netlink_in
 from agent.config import AgentConfig, VppSettings
@@ -114,3 +116,43 @@ def test_agent_serves_cni_survives_vpp_restart_and_restarts_without_churn(
         asyncio.run(scenario())
     finally:
         sims[0].stop()
+
+
+@pytest.mark.skipif(
+    shutil.which("gobgpd") is None, reason="gobgpd is not installed (Debian gobgpd)"
+)
+def test_agent_runs_its_bgp_speaker_and_stops_it(tmp_path: Path) -> None:
+    """With a ``bgp`` section the agent starts gobgpd after its first sync, starts BGP
+    with the node's identity, and stops gobgpd when it stops."""
+    cfg = config(tmp_path).model_copy(
+        update={"bgp": BgpSettings(api_socket=str(tmp_path / "gobgpd.sock"), listen_port=-1)}
+    )
+    sim = Simulator(tmp_path / "api.sock", devices="record")
+    sim.start()
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        agent = AgentRuntime(cfg, "node-a", vhost_net=True, initial_model=base_model())
+        task = asyncio.create_task(agent.run(stop))
+        await until(lambda: agent.status.ready)
+        assert agent.bgp is not None
+        speaker = agent.bgp
+        await until(lambda: speaker.status.running and speaker.status.started)
+        pid = speaker.status.pid
+        assert pid is not None and Path(f"/proc/{pid}").exists()
+        stop.set()
+        assert await task == 0
+        assert not speaker.status.running
+        await until(lambda: not Path(f"/proc/{pid}/status").exists() or "Z" in _proc_state(pid))
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        sim.stop()
+
+
+def _proc_state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split()[0]
+    except (OSError, IndexError):
+        return "Z"

@@ -161,10 +161,12 @@ def test_unnumbered(vpp: Any, sim: Simulator) -> None:
     un = vpp.api.sw_interface_set_unnumbered
     assert un(sw_if_index=lender, unnumbered_sw_if_index=borrower, is_add=True).retval == 0
     assert sim.state.interfaces.get(borrower).unnumbered_from == lender  # type: ignore[union-attr]
-    assert un(sw_if_index=99, unnumbered_sw_if_index=borrower, is_add=True).retval == -2
-    assert un(sw_if_index=lender, unnumbered_sw_if_index=99, is_add=True).retval == -10
-    assert un(sw_if_index=lender, unnumbered_sw_if_index=borrower, is_add=False).retval == 0
+    # VPP's handler: a bad borrower is -2, a bad lender -10 (checked only when adding)
+    assert un(sw_if_index=lender, unnumbered_sw_if_index=99, is_add=True).retval == -2
+    assert un(sw_if_index=99, unnumbered_sw_if_index=borrower, is_add=True).retval == -10
+    assert un(sw_if_index=99, unnumbered_sw_if_index=borrower, is_add=False).retval == 0
     assert sim.state.interfaces.get(borrower).unnumbered_from is None  # type: ignore[union-attr]
+    assert un(sw_if_index=lender, unnumbered_sw_if_index=99, is_add=False).retval == -2
 
 
 def test_addresses_decode_to_interfaces(vpp: Any) -> None:

@@ -33,6 +33,8 @@ NADS = ResourceType(
     "k8s.cni.cncf.io", "v1", "network-attachment-definitions", "NetworkAttachmentDefinition", True
 )
 CALICO_VPP_NETWORKS = ResourceType("projectcalico.org", "v3", "networks", "Network", True)
+SERVICES = ResourceType("", "v1", "services", "Service", namespaced=True, status_subresource=True)
+ENDPOINT_SLICES = ResourceType("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True)
 
 
 def resource_from_crd(crd: Obj) -> ResourceType:
@@ -238,10 +240,12 @@ def wait_until(check: Callable[[], Any], timeout: float = 10.0, interval: float 
 
 __all__ = [
     "CALICO_VPP_NETWORKS",
+    "ENDPOINT_SLICES",
     "EVENTS",
     "NADS",
     "NODES",
     "PODS",
+    "SERVICES",
     "FakeKubeApi",
     "ResourceType",
     "StatusError",

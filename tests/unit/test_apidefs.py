@@ -62,6 +62,10 @@ EXPECTED_NAME_CRCS = [
     "want_interface_events_476f5a08",
     "want_interface_events_reply_e8d4e804",
     "sw_interface_event_2d3d95a7",
+    "create_loopback_42bb5d22",
+    "create_loopback_reply_5383d31f",
+    "delete_loopback_f9e6675e",
+    "delete_loopback_reply_e8d4e804",
     # ip
     "ip_table_add_del_0ffdaec0",
     "ip_table_add_del_reply_e8d4e804",
@@ -198,6 +202,13 @@ EXPECTED_NAME_CRCS = [
     "avf_create_reply_5383d31f",
     "avf_delete_f9e6675e",
     "avf_delete_reply_e8d4e804",
+    # ipip (inter-node IPIP tunnels)
+    "ipip_add_tunnel_2ac399f5",
+    "ipip_add_tunnel_reply_5383d31f",
+    "ipip_del_tunnel_f9e6675e",
+    "ipip_del_tunnel_reply_e8d4e804",
+    "ipip_tunnel_dump_f9e6675e",
+    "ipip_tunnel_details_d31cb34e",
 ]
 
 MODULES = {
@@ -218,6 +229,7 @@ MODULES = {
     "af_xdp": ("1.0.0", "0x7a23ff7b"),
     "rdma": ("4.0.0", "0x9da8a27b"),
     "avf": ("1.0.0", "0x4d79aac3"),
+    "ipip": ("2.0.1", "0x03c9c667"),
 }
 
 DEPRECATED = {
@@ -291,7 +303,7 @@ def papi_messages() -> dict[str, Any]:
 
 
 # The 148 messages of the fact sheet plus the 12 of the uplink drivers (af_xdp, rdma, avf).
-SHIPPED_MESSAGES = 148 + 12
+SHIPPED_MESSAGES = 148 + 12 + 6 + 4  # + ipip's 6, + the loopback's 4 (interface.api)
 
 
 def test_expected_list_is_the_sheet() -> None:
@@ -400,6 +412,7 @@ BACKWARDS_COMPATIBLE = {
     "TAP_API_FLAG_IN_ORDER",
     "TAP_API_FLAG_CONSISTENT_QP",
     "AF_PACKET_API_FLAG_VERSION_2",
+    "TUNNEL_API_ENCAP_DECAP_FLAG_ENCAP_INNER_HASH",
 }
 
 

@@ -44,7 +44,11 @@ def test_status_follows_the_interface_and_its_vpp_objects() -> None:
     ]
     with_interface = model(interface(KEY, "10.0.0.1/32"))
     keys = endpoint_keys(with_interface, KEY)
-    assert keys == {"interface pod/ns/web/eth0", "route 0 10.0.0.1/32"}
+    assert keys == {
+        "interface pod/ns/web/eth0",
+        "route 0 10.0.0.1/32",
+        "npol-interface pod/ns/web/eth0",  # its policy binding
+    }
     tracker.mark([KEY])
     failed = converged(with_interface, {"interface pod/ns/web/eth0": "no vhost-net"})
     desired = plugins.render(with_interface)

@@ -77,7 +77,10 @@ def test_tunnel_per_network_and_remote_node_with_routes_through_it() -> None:
         vni=56,
         encap_vrf=0,
         is_l3=True,
-        settings=InterfaceSettings(admin_up=True, vrf4=56, vrf6=56),
+        # IP enabled by borrowing the address of the VRF's loopback (plugins.ipenable)
+        settings=InterfaceSettings(
+            admin_up=True, vrf4=56, vrf6=56, unnumbered_from="loopback/vrf-56"
+        ),
     )
     assert tunnels["vxlan/red/b"].vni == 88 and tunnels["vxlan/red/b"].settings.vrf4 == 1088
     # node c has only IPv6: the tunnel to it is IPv6, and carries its IPv4 block too

@@ -14,7 +14,7 @@ import pytest
 from vpp_papi.vpp_papi import VPPApiJSONFiles
 
 from agent.apidefs import api_dir
-from agent.vpp import af_packet, cnat, interfaces, ip, memif, nat44, npol, tap, vxlan
+from agent.vpp import af_packet, cnat, interfaces, ip, memif, nat44, npol, tap, vpe, vxlan
 from agent.vpp.request import Dump, Request
 
 _, MESSAGES, _SERVICES = VPPApiJSONFiles.load_api(apidir=str(api_dir()))
@@ -50,6 +50,9 @@ BUILDERS: list[Request[Any] | Dump[Any]] = [
     interfaces.set_rx_mode(3, interfaces.RxMode.POLLING),
     interfaces.set_rx_mode(3, interfaces.RxMode.ADAPTIVE, queue_id=2),
     interfaces.set_unnumbered(4, 3),
+    interfaces.create_loopback(),
+    interfaces.create_loopback("02:00:00:00:00:07"),
+    interfaces.delete_loopback(5),
     ip.dump_tables(),
     ip.add_table(10, True, "vppnet-vrf-10-ip6"),
     ip.del_table(10, False),
@@ -62,6 +65,7 @@ BUILDERS: list[Request[Any] | Dump[Any]] = [
     ip.del_route(0, ipaddress.ip_network("10.1.0.0/24")),
     ip.dump_routes(10, True),
     ip.add_neighbor(3, V4, "02:00:00:00:00:02"),
+    ip.add_neighbor(3, V6, "02:00:00:00:00:02", no_fib_entry=True),
     ip.del_neighbor(3, V6, "02:00:00:00:00:02"),
     ip.dump_neighbors(True),
     ip.add_punt_redirect(ip.PuntRedirect(0xFFFFFFFF, 5, V4)),
@@ -146,6 +150,9 @@ BUILDERS: list[Request[Any] | Dump[Any]] = [
     npol.update_policy(1, (1,), ()),
     npol.delete_policy(1),
     npol.configure_policies(3, npol.InterfacePolicies(rx_policies=(1,), profiles=(4,))),
+    npol.ipset_exists(3),
+    vpe.vpe_pid(),
+    npol.deny_everything(3, "policy p is not in VPP"),
 ]
 
 
@@ -156,7 +163,7 @@ def test_every_builder_packs_with_papi(req: Request[Any] | Dump[Any]) -> None:
 
 
 def test_tap_create_sets_each_flag_for_given_values() -> None:
-    d = _unpack(BUILDERS[27])
+    d = _unpack(next(b for b in BUILDERS if b.msg == "tap_create_v3"))
     assert d.host_if_name_set and d.host_if_name == "eth0"
     assert d.host_namespace_set and d.host_namespace == "/var/run/netns/a"
     assert d.host_mtu_set and d.host_mtu_size == 1450
@@ -182,6 +189,19 @@ def test_route_paths_round_trip_through_the_wire_format() -> None:
 def test_unnumbered_puts_the_address_owner_in_sw_if_index() -> None:
     d = _unpack(interfaces.set_unnumbered(borrower=9, owner=1))
     assert d.sw_if_index == 1 and d.unnumbered_sw_if_index == 9 and d.is_add
+
+
+def test_loopback_mac_defaults_to_zero_so_vpp_picks_one() -> None:
+    assert str(_unpack(interfaces.create_loopback()).mac_address) == "00:00:00:00:00:00"
+    assert str(_unpack(interfaces.create_loopback("02:00:00:00:00:07")).mac_address) == (
+        "02:00:00:00:00:07"
+    )
+
+
+def test_neighbor_flags() -> None:
+    plain = _unpack(ip.add_neighbor(3, V4, "02:00:00:00:00:02")).neighbor
+    quiet = _unpack(ip.add_neighbor(3, V4, "02:00:00:00:00:02", no_fib_entry=True)).neighbor
+    assert (int(plain.flags), int(quiet.flags)) == (1, 3)  # STATIC; STATIC | NO_FIB_ENTRY
 
 
 def test_npol_rule_pads_filters_to_three() -> None:

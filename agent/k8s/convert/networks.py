@@ -45,7 +45,17 @@ def from_vppnet(obj: Obj) -> Network:
         physical_network=string(spec, "spec", "physicalNetworkName") or "",
         created=meta.created,
         terminating=meta.deleting,
+        advertise=_flag(spec, "spec", "advertise"),
     )
+
+
+def _flag(data: Obj, path: str, key: str) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise ConversionError(
+            "InvalidSpec", f"{path}.{key}", f"must be true or false, not {value!r}"
+        )
+    return value
 
 
 def from_calico_vpp(obj: Obj) -> Network:

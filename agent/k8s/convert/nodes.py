@@ -35,6 +35,9 @@ CALICO_IPV4: Final = "projectcalico.org/IPv4Address"
 CALICO_IPV6: Final = "projectcalico.org/IPv6Address"
 CALICO_ASN: Final = "projectcalico.org/ASNumber"
 NETWORK_PREFIXES: Final = "vppnet.io/network-prefixes"
+CALICO_RR_CLUSTER_ID: Final = "projectcalico.org/RouteReflectorClusterID"
+ZONE_LABEL: Final = "topology.kubernetes.io/zone"
+LEGACY_ZONE_LABEL: Final = "failure-domain.beta.kubernetes.io/zone"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,9 @@ class NodeInfo:
     pod_cidrs: tuple[IPNetwork, ...]
     network_prefixes: tuple[PodBlock, ...]
     problems: tuple[str, ...] = ()
+    zone: str | None = None  # topology.kubernetes.io/zone
+    labels: tuple[tuple[str, str], ...] = ()  # for BGPPeer node and peer selectors
+    route_reflector_cluster_id: str | None = None  # Calico's, kept as an annotation
 
     def merged_into(self, existing: Node | None, own_default_blocks: bool) -> Node:
         """This information over what other sources (Felix) know of the node.
@@ -65,6 +71,9 @@ class NodeInfo:
             pod_blocks=tuple(blocks),
             asn=self.asn if self.asn is not None else (existing.asn if existing else None),
             uplink_interface=existing.uplink_interface if existing else None,
+            zone=self.zone,
+            labels=self.labels,
+            route_reflector_cluster_id=self.route_reflector_cluster_id,
         )
 
 
@@ -87,6 +96,9 @@ def from_k8s(obj: Obj) -> NodeInfo:
         pod_cidrs=_pod_cidrs(obj, problems),
         network_prefixes=_network_prefixes(meta.annotations.get(NETWORK_PREFIXES), problems),
         problems=tuple(problems),
+        zone=meta.labels.get(ZONE_LABEL) or meta.labels.get(LEGACY_ZONE_LABEL) or None,
+        labels=tuple(sorted(meta.labels.items())),
+        route_reflector_cluster_id=meta.annotations.get(CALICO_RR_CLUSTER_ID) or None,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agent.vppsim.codec import Msg
-from agent.vppsim.errors import INVALID_VALUE, NO_SUCH_ENTRY, ApiError
+from agent.vppsim.errors import FEATURE_DISABLED, INVALID_VALUE, NO_SUCH_ENTRY, ApiError
 from agent.vppsim.handlers.base import Ctx, dump, interface, reply
 from agent.vppsim.state import CnatTranslation
 from agent.vppsim.state.interfaces import NO_INDEX
@@ -56,16 +56,18 @@ def cnat_translation_del(ctx: Ctx, msg: Msg) -> Msg:
 
 @dump("cnat_translation_dump")
 def cnat_translation_dump(ctx: Ctx, msg: Msg) -> list[Msg]:
+    """Like VPP's cnat_translation_send_details: is_real_ip, flags and the flow hash are
+    write-only (the details leave them zero)."""
     return [
         {
             "translation": {
                 "vip": t.vip,
                 "id": t.id,
                 "ip_proto": t.ip_proto,
-                "is_real_ip": t.is_real_ip,
-                "flags": t.flags,
+                "is_real_ip": 0,
+                "flags": 0,
                 "lb_type": t.lb_type,
-                "flow_hash_config": t.flow_hash_config,
+                "flow_hash_config": 0,
                 "paths": t.paths,
             }
         }
@@ -79,18 +81,40 @@ def cnat_session_purge(ctx: Ctx, msg: Msg) -> Msg:
     return {}
 
 
+def _need_entry(ctx: Ctx, what: str) -> None:
+    """VPP v26.06 keeps the SNAT policy, tables and prefixes on its default SNAT entry.
+
+    Without one, add_del_if answers FEATURE_DISABLED, and set_snat_policy and the
+    exclude-prefix call dereference NULL and crash VPP: the simulator refuses them with
+    FEATURE_DISABLED so that a test of such a call order fails loudly.
+    """
+    if not ctx.state.cnat.snat_entry:
+        raise ApiError(FEATURE_DISABLED, f"{what}: no default SNAT entry (VPP v26.06 crashes)")
+
+
 @reply("cnat_set_snat_addresses", mutating=True)
 def cnat_set_snat_addresses(ctx: Ctx, msg: Msg) -> Msg:
+    """All-zero addresses and no interface remove the default entry and what lives on it."""
     cnat = ctx.state.cnat
     cnat.snat_ip4 = msg["snat_ip4"]
     cnat.snat_ip6 = msg["snat_ip6"]
     cnat.snat_sw_if_index = msg["sw_if_index"]
+    empty = not int(msg["snat_ip4"]) and not int(msg["snat_ip6"])
+    if empty and msg["sw_if_index"] == NO_INDEX:
+        cnat.snat_entry = False
+        cnat.snat_policy = 0
+        cnat.policy_interfaces.clear()
+        cnat.exclude_prefixes.clear()
+    else:
+        cnat.snat_entry = True
     return {}
 
 
 @reply("cnat_get_snat_addresses", mutating=False)
 def cnat_get_snat_addresses(ctx: Ctx, msg: Msg) -> Msg:
     cnat = ctx.state.cnat
+    if not cnat.snat_entry:
+        raise ApiError(FEATURE_DISABLED, "no default SNAT entry")
     return {
         "id": 0,
         "snat_ip4": cnat.snat_ip4,
@@ -101,6 +125,7 @@ def cnat_get_snat_addresses(ctx: Ctx, msg: Msg) -> Msg:
 
 @reply("cnat_snat_policy_add_del_exclude_pfx", mutating=True)
 def cnat_snat_policy_add_del_exclude_pfx(ctx: Ctx, msg: Msg) -> Msg:
+    _need_entry(ctx, "cnat_snat_policy_add_del_exclude_pfx")
     prefixes = ctx.state.cnat.exclude_prefixes
     if msg["is_add"]:
         prefixes.add(msg["prefix"])
@@ -112,6 +137,7 @@ def cnat_snat_policy_add_del_exclude_pfx(ctx: Ctx, msg: Msg) -> Msg:
 @reply("cnat_snat_policy_add_del_if", mutating=True)
 def cnat_snat_policy_add_del_if(ctx: Ctx, msg: Msg) -> Msg:
     iface = interface(ctx, msg["sw_if_index"])
+    _need_entry(ctx, "cnat_snat_policy_add_del_if")
     table = int(msg["table"])
     if table >= SNAT_TABLES:
         raise ApiError(INVALID_VALUE, f"snat policy table {table}")
@@ -125,6 +151,7 @@ def cnat_snat_policy_add_del_if(ctx: Ctx, msg: Msg) -> Msg:
 
 @reply("cnat_set_snat_policy", mutating=True)
 def cnat_set_snat_policy(ctx: Ctx, msg: Msg) -> Msg:
+    _need_entry(ctx, "cnat_set_snat_policy")
     policy = int(msg["policy"])
     if policy >= SNAT_POLICIES:
         raise ApiError(INVALID_VALUE, f"snat policy {policy}")

@@ -104,6 +104,12 @@ def sw_interface_set_table(ctx: Ctx, msg: Msg) -> Msg:
         raise ApiError(NO_SUCH_FIB, f"no IPv{6 if is_ip6 else 4} table {msg['vrf_id']}")
     if iface.addresses_of(is_ip6):
         raise ApiError(ADDRESS_FOUND_FOR_INTERFACE, f"{iface.name} has addresses")
+    lender = ctx.state.interfaces.get(iface.unnumbered_from or NO_INDEX)
+    if lender is not None and lender.addresses_of(is_ip6):
+        # ip_table_bind honours unnumbered: the borrowed addresses count as the interface's
+        raise ApiError(
+            ADDRESS_FOUND_FOR_INTERFACE, f"{iface.name} borrows the addresses of {lender.name}"
+        )
     if is_ip6:
         iface.table6 = msg["vrf_id"]
     else:
@@ -163,12 +169,17 @@ def sw_interface_set_rx_mode(ctx: Ctx, msg: Msg) -> Msg:
 
 @reply("sw_interface_set_unnumbered", mutating=True)
 def sw_interface_set_unnumbered(ctx: Ctx, msg: Msg) -> Msg:
-    """``sw_if_index`` lends its addresses to ``unnumbered_sw_if_index``."""
-    lender = interface(ctx, msg["sw_if_index"])
-    borrower = interface(ctx, msg["unnumbered_sw_if_index"], INVALID_SW_IF_INDEX_2)
+    """``sw_if_index`` lends its addresses to ``unnumbered_sw_if_index``.
+
+    As in VPP's handler, the field names are "backwards": a bad borrower is
+    INVALID_SW_IF_INDEX, a bad lender INVALID_SW_IF_INDEX_2, and the lender is
+    only checked when adding; removing clears whatever the borrower used.
+    """
+    borrower = interface(ctx, msg["unnumbered_sw_if_index"])
     if msg["is_add"]:
+        lender = interface(ctx, msg["sw_if_index"], INVALID_SW_IF_INDEX_2)
         borrower.unnumbered_from = lender.sw_if_index
-    elif borrower.unnumbered_from == lender.sw_if_index:
+    else:
         borrower.unnumbered_from = None
     return {}
 

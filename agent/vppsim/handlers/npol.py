@@ -84,9 +84,24 @@ def npol_ipset_add_del_members(ctx: Ctx, msg: Msg) -> Msg:
     members = [_member(ipset.type, m["val"]) for m in msg["members"]]
     if msg["is_add"]:
         ipset.members.update(members)
+    elif ipset.type == IPSET_IP_AND_PORT:
+        for m in members:
+            ipset.members = {x for x in ipset.members if not _vpp_ipport_equal(x, m)}
     else:
         ipset.members.difference_update(members)
-    return {}
+    # Adding or removing nothing changes nothing: vppnet asks this to learn whether a set
+    # still exists (after a VPP restart it does not), which must not count as a change.
+    return {} if members else {"unchanged": True}
+
+
+def _vpp_ipport_equal(x: Any, m: Any) -> bool:
+    """Whether VPP v26.06 deletes ``x`` when asked to delete ``m`` from an IP-and-port set.
+
+    ``npol_ipset_member_cmp`` returns ``port == port && proto == proto && addr != addr``
+    where it means "different", so a delete removes every member whose port or protocol
+    differs from ``m``'s, and every member with ``m``'s address. VPP is right: mirrored.
+    """
+    return not (x[2] == m[2] and x[1] == m[1] and x[0] != m[0])
 
 
 @reply("npol_ipset_delete", mutating=True)

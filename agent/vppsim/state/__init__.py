@@ -9,6 +9,7 @@ from __future__ import annotations
 from agent.vppsim.codec import IPAddress
 from agent.vppsim.state.fib import Fib, Route, Table
 from agent.vppsim.state.interfaces import Interface, InterfaceEvent, Interfaces
+from agent.vppsim.state.ipip import IpipTunnel
 from agent.vppsim.state.objects import (
     AfPacket,
     Cnat,
@@ -47,6 +48,8 @@ class VppState:
         self.vxlan_tunnels: dict[int, VxlanTunnel] = {}
         self.tap_ids = IdPool()
         self.vxlan_instances = IdPool()
+        self.ipip_tunnels: dict[int, IpipTunnel] = {}
+        self.ipip_instances = IdPool()
         self.punt_redirects: dict[tuple[int, bool], PuntRedirect] = {}
         self.cnat = Cnat()
         self.nat44 = Nat44()
@@ -88,6 +91,7 @@ __all__ = [
     "Interface",
     "InterfaceEvent",
     "Interfaces",
+    "IpipTunnel",
     "Lcp",
     "LcpPair",
     "Memif",

@@ -56,6 +56,17 @@ class Interface:
         version = 6 if is_ip6 else 4
         return [a for a in self.addresses if a.version == version]
 
+    def ip_enabled(self, is_ip6: bool) -> bool:
+        """Whether VPP's ip4-input (ip6-input) accepts packets received here.
+
+        VPP enables a family on an interface when it gets an address of that
+        family, and both families when it is made unnumbered to another one
+        (``vnet_sw_interface_update_unnumbered``); otherwise IP packets arriving
+        on it are dropped. The simulator forwards nothing, so reachability
+        tests ask this instead.
+        """
+        return bool(self.addresses_of(is_ip6)) or self.unnumbered_from is not None
+
 
 @dataclass(frozen=True)
 class InterfaceEvent:

@@ -156,6 +156,7 @@ class Cnat:
     translations: dict[int, CnatTranslation] = field(default_factory=dict)
     by_key: dict[tuple[object, int, int], int] = field(default_factory=dict)
     ids: IdPool = field(default_factory=IdPool)
+    snat_entry: bool = False  # VPP's default SNAT entry exists (cnat_set_snat_addresses)
     snat_policy: int = 0
     snat_ip4: IPAddress | None = None
     snat_ip6: IPAddress | None = None
