@@ -38,15 +38,17 @@ from agent.bgp.learned import LearnedRib
 from agent.bgp.peering import PeerManager, restart_complete, session_states
 from agent.bgp.peers import SecretReader, desired_peers, local_asn
 from agent.bgp.process import GobgpdProcess
-from agent.bgp.worker import Worker
 from agent.dataplane import Dataplane
 from agent.model import DEFAULT_NETWORK, ClusterModel
 from agent.proto_gen import gobgp_pb2 as pb
 from agent.state import ClusterState
 from agent.vpp import VppError
+from agent.worker import Backoff, DebouncedWorker
 from plugins import routing
 
 log = logging.getLogger(__name__)
+
+RETRY_SECONDS = 1.0  # a failed gobgpd sync or learned-route flush runs again after this
 
 _MODEL_FIELDS = tuple(
     f.name for f in dataclasses.fields(ClusterModel) if f.name != "learned_routes"
@@ -94,17 +96,19 @@ class BgpSpeaker:
         self._reported: set[str] = set()
         self._flushed = -1
         self._threads: list[threading.Thread] = []
-        self._sync = Worker(
+        self._sync = DebouncedWorker(
             "bgp-sync",
             self._sync_once,
             debounce=settings.debounce_seconds,
             max_delay=settings.max_delay_seconds,
+            backoff=Backoff(RETRY_SECONDS, RETRY_SECONDS),
         )
-        self._flush = Worker(
+        self._flush = DebouncedWorker(
             "bgp-learned",
             self._flush_once,
             debounce=settings.debounce_seconds,
             max_delay=settings.max_delay_seconds,
+            backoff=Backoff(RETRY_SECONDS, RETRY_SECONDS),
         )
         state.subscribe(self._on_model_change)
 

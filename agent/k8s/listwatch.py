@@ -24,6 +24,7 @@ from typing import Protocol
 
 from agent.k8s.api import ApiError, KubeApi, Obj, Resource, WatchEvent, WatchStream
 from agent.k8s.config import K8sSettings
+from agent.worker import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -37,24 +38,6 @@ class Handler(Protocol):
     def upsert(self, obj: Obj) -> None: ...
 
     def delete(self, obj: Obj) -> None: ...
-
-
-class Backoff:
-    """Exponential delays with "equal jitter": half fixed, half random."""
-
-    def __init__(self, initial: float, ceiling: float, rng: random.Random | None = None) -> None:
-        self.initial = initial
-        self.ceiling = ceiling
-        self._rng = rng or random.Random()
-        self._next = initial
-
-    def reset(self) -> None:
-        self._next = self.initial
-
-    def delay(self) -> float:
-        current = min(self._next, self.ceiling)
-        self._next = min(current * 2, self.ceiling)
-        return current / 2 + self._rng.uniform(0, current / 2)
 
 
 class ListWatch:

@@ -40,13 +40,13 @@ from agent.k8s.bgpfeed import (
 from agent.k8s.catalog import NetworkCatalog, Origin
 from agent.k8s.config import K8sSettings
 from agent.k8s.events import EventRecorder
-from agent.k8s.listwatch import Backoff, Handler, ListWatch
+from agent.k8s.listwatch import Handler, ListWatch
 from agent.k8s.services import ServiceFeed
 from agent.k8s.sources import NetworkFeed, NodeHandler, PodHandler
-from agent.k8s.worker import DebouncedWorker
 from agent.k8s.writeback import Writeback
 from agent.model import ClusterModel
 from agent.state import ClusterState
+from agent.worker import Backoff, DebouncedWorker
 from plugins.services import ServiceSettings
 
 log = logging.getLogger(__name__)

@@ -221,8 +221,10 @@ def _one(phase: Phase, build: Callable[[Observed], Any]) -> list[Step]:
 
 
 def _create_feature(obj: CnatFeature) -> list[Step]:
+    # With the policy bindings, before the interface comes up: a new pod's first packet
+    # to a service VIP is already translated (translations made later apply at once).
     return _one(
-        Phase.ADD_SERVICES,
+        Phase.NPOL_BIND,
         lambda o: cnat.enable_feature(resolve(o, obj.interface), True, obj.key),
     )
 

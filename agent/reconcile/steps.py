@@ -53,11 +53,11 @@ class Phase(IntEnum):
     NPOL_RULES = 7
     NPOL_POLICIES = 8
     CREATE_INTERFACES = 9
-    NPOL_BIND = 10  # npol_configure_policies: before INTERFACE_SETTINGS brings it up
+    NPOL_BIND = 10  # npol_configure_policies, cnat features: before INTERFACE_SETTINGS (up)
     INTERFACE_SETTINGS = 11
     ADD_ADDRESSES = 12
     ADD_ROUTES = 13
-    ADD_SERVICES = 14  # cnat translations, features, the SNAT entry
+    ADD_SERVICES = 14  # cnat translations, the SNAT entry (features: in NPOL_BIND)
     ADD_NAT_RULES = 15  # SNAT policy, interface tables, excluded prefixes: need the entry
     # npol deletes come last: whatever referred to them was updated in an earlier phase
     NPOL_RELEASE_POLICIES = 16

@@ -17,7 +17,8 @@ import pytest
 
 from agent.k8s.api import NODES, PODS, VPPNET_NETWORKS, KubeApi, Resource
 from agent.k8s.config import K8sSettings
-from agent.k8s.listwatch import Backoff, ListWatch
+from agent.k8s.listwatch import ListWatch
+from agent.worker import Backoff
 from tests.integration.k8s_agents import FAST
 from tests.k8sfake import NADS, FakeKubeApi, wait_until
 from tests.k8sfake import NODES as FAKE_NODES

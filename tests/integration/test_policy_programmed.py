@@ -201,7 +201,7 @@ def test_a_rule_change_updates_that_rule_only(
     assert sim.mutations - before == 1  # npol_rule_update
 
 
-def test_a_new_pod_is_bound_to_its_policies_before_it_is_up(
+def test_a_new_pod_is_bound_to_its_policies_and_services_before_it_is_up(
     program: tuple[Simulator, VppConnection], tmp_path: Path
 ) -> None:
     _sim, conn = program
@@ -214,6 +214,8 @@ def test_a_new_pod_is_bound_to_its_policies_before_it_is_up(
     up = next(i for i, r in enumerate(recording.sent) if r.msg == "sw_interface_set_flags")
     created = [i for i, m in enumerate(sent) if m == "tap_create_v3"]
     assert max(created) < bind < up, "every pod made, then bound, then brought up"
+    cnat = [i for i, m in enumerate(sent) if m == "feature_cnat_enable_disable"]
+    assert cnat and max(created) < min(cnat) and max(cnat) < up, "services work from the start"
     assert sent.count("npol_configure_policies") == len(KEYS)
     rules = [i for i, m in enumerate(sent) if m == "npol_rule_create"]
     assert max(rules) < min(i for i, m in enumerate(sent) if m == "npol_policy_create")

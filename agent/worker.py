@@ -1,7 +1,8 @@
 """A debounced worker thread: run an action once a burst of triggers has settled.
 
-Watches deliver events one by one, and a relist delivers hundreds at once;
-converging VPP (or writing status) after each would repeat the same work.
+Watches deliver events one by one, a relist delivers hundreds at once, a BGP
+session coming up delivers thousands of best paths; converging VPP, writing
+status or syncing gobgpd after each would repeat the same work.
 The worker waits until no trigger came for ``debounce`` seconds, or until
 ``max_delay`` after the first trigger of the burst, whichever is first, then
 runs the action once. An action that fails (returns False or raises) is run
@@ -11,13 +12,30 @@ again after an exponential, jittered delay, even without a new trigger.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
 
-from agent.k8s.listwatch import Backoff
-
 log = logging.getLogger(__name__)
+
+
+class Backoff:
+    """Exponential delays with "equal jitter": half fixed, half random."""
+
+    def __init__(self, initial: float, ceiling: float, rng: random.Random | None = None) -> None:
+        self.initial = initial
+        self.ceiling = ceiling
+        self._rng = rng or random.Random()
+        self._next = initial
+
+    def reset(self) -> None:
+        self._next = self.initial
+
+    def delay(self) -> float:
+        current = min(self._next, self.ceiling)
+        self._next = min(current * 2, self.ceiling)
+        return current / 2 + self._rng.uniform(0, current / 2)
 
 
 class DebouncedWorker:
@@ -46,14 +64,16 @@ class DebouncedWorker:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        """Start the thread; a stopped worker can be started again (a restarted speaker)."""
         with self._cond:
             if self._thread is not None:
                 return
+            self._stopping = False
             self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
             self._thread.start()
 
     def trigger(self) -> None:
-        """Ask for a run; cheap and safe from any thread (ignored once stopped)."""
+        """Ask for a run; cheap and safe from any thread (kept for the next start once stopped)."""
         with self._cond:
             now = time.monotonic()
             if not self._pending:
@@ -66,7 +86,7 @@ class DebouncedWorker:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-            thread = self._thread
+            thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
 

@@ -11,8 +11,7 @@ import pytest
 from agent.k8s import K8sSettings
 from agent.k8s.convert.meta import ObjectMeta
 from agent.k8s.events import event_name
-from agent.k8s.listwatch import Backoff
-from agent.k8s.worker import DebouncedWorker
+from agent.worker import Backoff, DebouncedWorker
 
 
 class Action:
@@ -125,3 +124,18 @@ def test_event_names_are_the_same_on_every_agent_and_new_per_generation() -> Non
     assert one != event_name(meta(2, "12"), "DuplicateVNI", "m")
     assert one != event_name(meta(1, "10"), "RangeOverlap", "m")
     assert one.startswith("blue.vppnet-") and len(one) < 253
+
+
+def test_a_stopped_worker_starts_again_and_runs_what_was_asked_meanwhile() -> None:
+    action = Action()
+    w = worker(action)
+    w.trigger()
+    assert w.wait_idle(5) and len(action.calls) == 1
+    w.stop()
+    w.trigger()  # e.g. a model change while the BGP speaker is stopped
+    assert len(action.calls) == 1
+    w.start()
+    try:
+        assert w.wait_idle(5) and len(action.calls) == 2
+    finally:
+        w.stop()
