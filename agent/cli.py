@@ -34,6 +34,7 @@ from agent.reconcile import REQUIRED_MESSAGES, Reconciler
 from agent.runtime import AgentRuntime
 from agent.scenario import ScenarioError, load_scenario
 from agent.state import ClusterState
+from agent.telemetry.logs import configure_logging
 from agent.vpp import VppConnection, VppError
 from agent.vppobjects import VppObject
 from agent.vppsim import Simulator, serve_forever
@@ -72,6 +73,7 @@ def _desired(cfg: AgentConfig, model: ClusterModel) -> dict[str, VppObject]:
 
 def cmd_agent(args: argparse.Namespace) -> int:
     cfg = _config(args)
+    configure_logging(cfg.logging, verbose=args.verbose)
     node = args.node or cfg.node_name or os.environ.get("NODENAME")
     if not node:
         raise ConfigError("no node name: set node_name in the config, NODENAME, or --node")
@@ -99,7 +101,12 @@ def _kube_client(cfg: AgentConfig) -> object:
 
 
 def cmd_sim(args: argparse.Namespace) -> int:
-    serve_forever(args.socket, vhost_net=not args.no_vhost_net, devices=args.devices)
+    serve_forever(
+        args.socket,
+        vhost_net=not args.no_vhost_net,
+        devices=args.devices,
+        stats_socket=args.stats_socket,
+    )
     return 0
 
 
@@ -242,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="behave like a node without /dev/vhost-net (tap creation fails)",
     )
     s.add_argument("--devices", choices=["auto", "real", "record"], default="auto")
+    s.add_argument("--stats-socket", help="also serve VPP's stats segment (interface counters)")
     s.set_defaults(func=cmd_sim)
 
     def vpp_args(sp: argparse.ArgumentParser) -> None:

@@ -19,6 +19,7 @@ from agent.bgp.config import BgpSettings
 from agent.cni.config import CniSettings
 from agent.felix.config import FelixSettings
 from agent.k8s.config import K8sSettings
+from agent.telemetry.config import LoggingSettings, TelemetrySettings
 from plugins.nat import NatSettings
 from plugins.services import ServiceSettings
 
@@ -35,6 +36,11 @@ class VppSettings(_Strict):
     timeout: float = Field(default=5.0, gt=0, description="seconds to wait for any VPP reply")
     connect_wait: float = Field(default=30.0, ge=0, description="seconds to wait for VPP's socket")
     pipeline_window: int = Field(default=64, ge=1, le=4096)
+    stats_socket: str | None = Field(
+        default="/run/vpp/stats.sock",
+        description="VPP's stats segment socket (interface counters for /metrics); "
+        "null: no interface counters",
+    )
 
 
 class PodSettings(_Strict):
@@ -91,6 +97,8 @@ class AgentConfig(_Strict):
     liveness_interval: float = Field(
         default=2.0, gt=0, description="seconds between VPP liveness pings"
     )
+    telemetry: TelemetrySettings = TelemetrySettings()  # /livez, /readyz, /metrics
+    logging: LoggingSettings = LoggingSettings()  # text or JSON lines, level
 
     @property
     def index_path(self) -> Path:

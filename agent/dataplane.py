@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
@@ -58,23 +59,45 @@ def changed_keys(old: Mapping[str, VppObject], new: Mapping[str, VppObject]) -> 
     }
 
 
+ConvergeObserver = Callable[[str, float, ConvergeResult], None]
+"""Told (trigger, seconds, result) after every converge and resync: the metrics' hook."""
+
+
 class Dataplane:
     def __init__(self, state: ClusterState, reconciler: Reconciler, render: Render) -> None:
         self.state = state
         self.reconciler = reconciler
         self.render = render
+        self.observers: list[ConvergeObserver] = []
         self._desired: Mapping[str, VppObject] = {}
         self._pending: set[str] = set()
         self._lock = threading.Lock()
+
+    @property
+    def pending(self) -> int:
+        """How many keys failed, were skipped or are held by others, to retry next time."""
+        return len(self._pending)
+
+    def _observe(self, trigger: str, started: float, result: ConvergeResult) -> None:
+        seconds = time.monotonic() - started
+        for observer in self.observers:
+            try:
+                observer(trigger, seconds, result)
+            except Exception:  # telemetry must never fail a converge
+                log.exception("converge observer failed")
 
     @property
     def desired(self) -> Mapping[str, VppObject]:
         """What the last converge aimed for."""
         return self._desired
 
-    def converge(self) -> ConvergeResult:
-        """Program what changed in the model since the last converge (and past failures)."""
+    def converge(self, trigger: str = "other") -> ConvergeResult:
+        """Program what changed in the model since the last converge (and past failures).
+
+        ``trigger`` names the source that asks (cni, felix, kubernetes, bgp) for the metrics.
+        """
         with self._lock:
+            started = time.monotonic()
             desired = self.render(self.state.model)
             old = self._desired
             keys = frozenset(changed_keys(old, desired) | self._pending)
@@ -82,11 +105,14 @@ class Dataplane:
                 self._desired = desired
                 return ConvergeResult(Plan(), ApplyReport(), keys)
             plan, report = self.reconciler.converge(desired, keys)
-            return self._finish(desired, plan, report, keys)
+            result = self._finish(desired, plan, report, keys)
+            self._observe(trigger, started, result)
+            return result
 
-    def resync(self) -> ConvergeResult:
+    def resync(self, trigger: str = "resync") -> ConvergeResult:
         """Read VPP afresh and converge every key; the plan lists what drift was repaired."""
         with self._lock:
+            started = time.monotonic()
             desired = self.render(self.state.model)
             plan = self.reconciler.plan(desired, refresh=True)
             report = self.reconciler.apply(plan)
@@ -96,7 +122,9 @@ class Dataplane:
                     len(plan.changes),
                     ", ".join(c.key for c in plan.changes[:10]),
                 )
-            return self._finish(desired, plan, report, frozenset(desired))
+            result = self._finish(desired, plan, report, frozenset(desired))
+            self._observe(trigger, started, result)
+            return result
 
     def _finish(
         self,

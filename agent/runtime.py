@@ -30,6 +30,8 @@ from agent.k8s.runner import KubernetesSources
 from agent.model import ClusterModel
 from agent.reconcile import REQUIRED_MESSAGES, Reconciler
 from agent.state import ClusterState
+from agent.telemetry import Telemetry
+from agent.telemetry.wiring import instrument
 from agent.vpp import VppConnection, VppError
 from plugins.incremental import IncrementalRenderer
 
@@ -101,6 +103,17 @@ class AgentRuntime:
         )
         self._vhost_net = vhost_net
         self.cni: CniServer | None = None
+        self.telemetry = Telemetry(cfg.telemetry, self.status)
+        instrument(
+            self.telemetry,
+            dataplane=self.dataplane,
+            conn=self.conn,
+            state=self.state,
+            stats_socket=cfg.vpp.stats_socket,
+            kubernetes=self.kubernetes,
+            felix=self.felix,
+            bgp=self.bgp,
+        )
 
     async def run(self, stop: asyncio.Event) -> int:
         """Serve until ``stop`` is set; 0 on a clean stop."""
@@ -113,6 +126,7 @@ class AgentRuntime:
 
     async def _start(self) -> None:
         cfg = self.cfg
+        await self.telemetry.start()  # /livez answers during start-up, /readyz says why not
         await asyncio.to_thread(
             self.conn.connect, wait=cfg.vpp.connect_wait, check=REQUIRED_MESSAGES
         )
@@ -129,6 +143,12 @@ class AgentRuntime:
         self.cni = CniServer(
             self.state, self.dataplane, cfg.cni, vhost_net=self._vhost_net, store=restored.store
         )
+        self.cni.observers.append(self.telemetry.cni_observer)
+        # Pods recorded before this start may sit behind VPP interfaces made anew (an
+        # upgrade restarts VPP with the agent): their routes and gateway neighbour must
+        # be put back. Redoing them is idempotent when VPP kept running.
+        await self.cni.backend.prune()
+        await self._refresh_pods("start-up")
         await self.cni.start()
         self.status.ready = True
         log.info("vppnet agent ready on node %s", self.state.model.local_node_name)
@@ -155,6 +175,7 @@ class AgentRuntime:
         cfg = self.cfg
         next_resync = time.monotonic() + cfg.resync_interval
         while not stop.is_set():
+            self.telemetry.tick()
             try:
                 await asyncio.wait_for(stop.wait(), cfg.liveness_interval)
                 return
@@ -176,8 +197,10 @@ class AgentRuntime:
         self.status.vpp_connected = False
         self.status.ready = False
         log.warning("lost VPP; waiting for it to come back")
+        self.telemetry.metrics.vpp_lost()
         started = time.monotonic()
         while not stop.is_set():
+            self.telemetry.tick()
             try:
                 await asyncio.to_thread(
                     self.conn.reconnect, wait=self.cfg.liveness_interval, check=REQUIRED_MESSAGES
@@ -190,11 +213,15 @@ class AgentRuntime:
         self.status.vpp_connected = True
         self.status.vpp_reconnects += 1
         await self._resync("VPP came back")
-        if self.cni is not None:
-            for problem in await self.cni.backend.refresh_pod_side():
-                log.error("pod set-up after VPP restart: %s", problem)
+        await self._refresh_pods("VPP restart")
         self.status.ready = True
         log.warning("VPP back and reprogrammed in %.2f s", time.monotonic() - started)
+
+    async def _refresh_pods(self, why: str) -> None:
+        if self.cni is None:
+            return
+        for problem in await self.cni.backend.refresh_pod_side():
+            log.error("pod set-up after %s: %s", why, problem)
 
     async def _resync(self, why: str) -> None:
         try:
@@ -202,8 +229,10 @@ class AgentRuntime:
         except VppError as e:
             self.status.last_error = f"resync ({why}) failed: {e}"
             log.error("%s", self.status.last_error)
+            self.telemetry.metrics.resynced(why, None)
             return
         self.status.resyncs += 1
+        self.telemetry.metrics.resynced(why, result)
         if why == "periodic":
             self.status.repaired += len(result.plan.changes)
         if not result.report.ok:
@@ -224,3 +253,4 @@ class AgentRuntime:
             except Exception:  # stopping one part must not keep the others running
                 log.exception("error while stopping")
         await asyncio.to_thread(self.conn.close)
+        await self.telemetry.stop()

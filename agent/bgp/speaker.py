@@ -26,6 +26,7 @@ import dataclasses
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from agent.bgp import paths
@@ -94,6 +95,8 @@ class BgpSpeaker:
         self._stopping = threading.Event()
         self._restarting_until = 0.0  # > 0: after a crash, until the peers are back
         self._reported: set[str] = set()
+        # told each newly found problem with a BGP object (BGPPeer x): Events, metrics
+        self.observers: list[Callable[[BgpConfigError], None]] = []
         self._flushed = -1
         self._threads: list[threading.Thread] = []
         self._sync = DebouncedWorker(
@@ -266,6 +269,7 @@ class BgpSpeaker:
                     self._start_bgp(client, model)
                 plan = desired_peers(model, self.settings, self.secrets)
                 problems += [str(p) for p in plan.problems]
+                self._tell([p for p in plan.problems if str(p) not in self._reported])
                 restarting = bool(self._restarting_until)
                 problems += self._peers.sync(
                     client, plan.peers, self.settings.graceful_restart, restarting
@@ -291,6 +295,14 @@ class BgpSpeaker:
         self.status.started = True
         self._announcer.read(client)  # empty for a fresh gobgpd; whatever it kept otherwise
         log.info("BGP started: AS %d, router id %s", config.asn, config.router_id)
+
+    def _tell(self, problems: list[BgpConfigError]) -> None:
+        for problem in problems:
+            for observer in self.observers:
+                try:
+                    observer(problem)
+                except Exception:  # telemetry must never stop the BGP sync
+                    log.exception("BGP problem observer failed")
 
     def _report(self, problems: list[str]) -> None:
         self.status.problems = problems
@@ -347,7 +359,7 @@ class BgpSpeaker:
         self.status.learned = len(routes)
         self.status.stale = self.rib.stale_count
         try:
-            result = self.dataplane.converge()
+            result = self.dataplane.converge("bgp")
         except VppError as e:
             self.status.last_error = f"programming learned routes: {e}"
             return False

@@ -131,7 +131,7 @@ class CniBackend:
 
     async def _program(self, pod: PodInterface) -> str:
         keys = pod_keys(self.state.model, pod)
-        result = await asyncio.to_thread(self.dataplane.converge)
+        result = await asyncio.to_thread(self.dataplane.converge, "cni")
         errors = result.errors_for(keys)
         if errors:
             raise ProgrammingError("VPP: " + "; ".join(errors))
@@ -172,7 +172,7 @@ class CniBackend:
         """A repeated DEL is the runtime retrying one that failed in VPP: converging
         retries the deletes still pending (a no-op when nothing is)."""
         try:
-            await asyncio.to_thread(self.dataplane.converge)
+            await asyncio.to_thread(self.dataplane.converge, "cni")
         except Exception as e:
             log.warning("CNI DEL: retrying pending VPP changes failed: %s", e)
 
@@ -199,7 +199,7 @@ class CniBackend:
             log.warning("CNI %s: cannot render (%s)", pod.key, e)
         self.state.remove_pod_interface(pod.key)
         try:
-            result = await asyncio.to_thread(self.dataplane.converge)
+            result = await asyncio.to_thread(self.dataplane.converge, "cni")
             errors += result.errors_for(keys)
         except Exception as e:
             errors.append(f"VPP: {e}")

@@ -42,8 +42,13 @@ class CniSettings(BaseModel):
     max_queues: int = Field(default=10, ge=1, le=64, description="per direction, per interface")
     max_queue_size: int = Field(default=4096, ge=64, le=32768)
     memif_enabled: bool = True
+    vhost_net_path: str = Field(
+        default="/dev/vhost-net",
+        description="where this container sees the host's vhost-net device; without it "
+        "tun and tap pod interfaces fall back to veth pairs",
+    )
 
-    @field_validator("socket", "state_file")
+    @field_validator("socket", "state_file", "vhost_net_path")
     @classmethod
     def _absolute(cls, value: str) -> str:
         if not Path(value).is_absolute():

@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import grpc
@@ -30,23 +32,48 @@ from agent.state import ClusterState
 log = logging.getLogger(__name__)
 
 
+CniObserver = Callable[[str, AddRequest | DelRequest, AddReply | DelReply, float], None]
+"""Told (operation "add"/"del", request, reply, seconds) after every request: metrics, Events."""
+
+
 class _Servicer(cnibackend_pb2_grpc.CniDataplaneServicer):
-    def __init__(self, backend: CniBackend) -> None:
+    def __init__(self, backend: CniBackend, observers: list[CniObserver]) -> None:
         self.backend = backend
+        self.observers = observers
 
     async def Add(self, request: AddRequest, context: object) -> AddReply:  # noqa: N802
+        started = time.monotonic()
         try:
-            return await self.backend.add(request)
+            reply = await self.backend.add(request)
         except Exception as e:  # a bug must cost one ADD, never the server
             log.exception("CNI ADD %s in %s: internal error", request.interface_name, request.netns)
-            return AddReply(successful=False, error_message=f"internal error: {e!r}")
+            reply = AddReply(successful=False, error_message=f"internal error: {e!r}")
+        self._observe("add", request, reply, started)
+        return reply
 
     async def Del(self, request: DelRequest, context: object) -> DelReply:  # noqa: N802
+        started = time.monotonic()
         try:
-            return await self.backend.delete(request)
+            reply = await self.backend.delete(request)
         except Exception as e:
             log.exception("CNI DEL %s in %s: internal error", request.interface_name, request.netns)
-            return DelReply(successful=False, error_message=f"internal error: {e!r}")
+            reply = DelReply(successful=False, error_message=f"internal error: {e!r}")
+        self._observe("del", request, reply, started)
+        return reply
+
+    def _observe(
+        self,
+        operation: str,
+        request: AddRequest | DelRequest,
+        reply: AddReply | DelReply,
+        started: float,
+    ) -> None:
+        seconds = time.monotonic() - started
+        for observer in self.observers:
+            try:
+                observer(operation, request, reply, seconds)
+            except Exception:  # telemetry must never fail a CNI request
+                log.exception("CNI observer failed")
 
 
 class CniServer:
@@ -68,12 +95,15 @@ class CniServer:
         store: CniStore | None = None,
     ) -> None:
         self.config = config
-        probe = vhost_net if vhost_net is not None else vhost_net_available
-        self.vhost_net = probe if isinstance(probe, bool) else probe()
+        if vhost_net is None:
+            self.vhost_net = vhost_net_available(config.vhost_net_path)
+        else:
+            self.vhost_net = vhost_net if isinstance(vhost_net, bool) else vhost_net()
         if not self.vhost_net:
             log.warning(
-                "no /dev/vhost-net on this node: tun and tap pod interfaces fall back to "
-                "veth pairs attached to VPP with af_packet"
+                "no vhost-net device at %s on this node: tun and tap pod interfaces fall "
+                "back to veth pairs attached to VPP with af_packet",
+                config.vhost_net_path,
             )
         self.backend = CniBackend(
             state,
@@ -82,6 +112,7 @@ class CniServer:
             store if store is not None else CniStore.load(config.state_file),
             vhost_net=self.vhost_net,
         )
+        self.observers: list[CniObserver] = []
         self._server: grpc.aio.Server | None = None
 
     @property
@@ -94,7 +125,9 @@ class CniServer:
         path = self.socket_path
         _clear_stale_socket(path)
         server = grpc.aio.server()
-        cnibackend_pb2_grpc.add_CniDataplaneServicer_to_server(_Servicer(self.backend), server)
+        cnibackend_pb2_grpc.add_CniDataplaneServicer_to_server(
+            _Servicer(self.backend, self.observers), server
+        )
         old_umask = os.umask(0o177)  # the socket is born 0600: no window with a wider mode
         try:
             server.add_insecure_port(f"unix:{path}")

@@ -43,7 +43,7 @@ class DataplaneLike(Protocol):
     @property
     def desired(self) -> Mapping[str, VppObject]: ...
 
-    def converge(self) -> ConvergeResult: ...
+    def converge(self, trigger: str = ...) -> ConvergeResult: ...
 
 
 class FelixDriverServer:
@@ -165,7 +165,7 @@ class FelixDriverServer:
             if session is None or not session.sync.in_sync:
                 continue  # nothing reaches the dataplane before InSync
             try:
-                result = await asyncio.to_thread(self.dataplane.converge)
+                result = await asyncio.to_thread(self.dataplane.converge, "felix")
             except Exception as e:
                 self.stats.converge_failures += 1
                 self.stats.problem(

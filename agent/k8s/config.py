@@ -14,7 +14,11 @@ class K8sSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    node_name: str = Field(min_length=1, description="this node's Kubernetes name (NODENAME)")
+    node_name: str | None = Field(
+        default=None,
+        min_length=1,
+        description="this node's Kubernetes name; None: the agent's own (node_name, NODENAME)",
+    )
     watch_timeout_seconds: int = Field(
         default=300,
         ge=10,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from collections.abc import Callable
 from typing import Final
 
 from agent.k8s.api import ApiError, EventSpec, KubeApi, Resource
@@ -39,6 +40,8 @@ class EventRecorder:
         self.node_name = node_name
         self._sent: set[str] = set()
         self._lock = threading.Lock()
+        # told (object kind, reason, Warning/Normal) for each Event sent: the metrics' hook
+        self.observers: list[Callable[[str, str, str], None]] = []
 
     def record(
         self,
@@ -79,4 +82,9 @@ class EventRecorder:
             if len(self._sent) > _MAX_REMEMBERED:
                 self._sent.clear()
             self._sent.add(name)
+        for observer in self.observers:
+            try:
+                observer(resource.kind, reason, kind)
+            except Exception:  # telemetry must never fail reporting
+                log.exception("event observer failed")
         return True

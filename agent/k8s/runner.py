@@ -67,19 +67,18 @@ class KubernetesSources:
         self.settings = settings
         self.api = KubeApi(api_client, settings.request_timeout_seconds)
         self.catalog = NetworkCatalog()
-        self.writeback = Writeback(
-            self.api, EventRecorder(self.api, settings.node_name), settings.node_name
-        )
+        node = settings.node_name or state.model.local_node_name
+        self.writeback = Writeback(self.api, EventRecorder(self.api, node), node)
         self.converger = self._worker("k8s-converge", self._converge)
         self.housekeeper = self._worker("k8s-writeback", self._housekeep)
         self.feed = NetworkFeed(state, self.catalog, self._changed)
-        self.nodes = NodeHandler(state, settings.node_name, settings.node_pod_cidrs, self._changed)
+        self.nodes = NodeHandler(state, node, settings.node_pod_cidrs, self._changed)
         self.pods = PodHandler(state, self._changed)
         self.services = ServiceFeed(state, self._changed, service_settings)
         self.watches = [
             self._watch(VPPNET_NETWORKS, self.feed.networks(Origin.VPPNET)),
             self._watch(NADS, self.feed.nads()),
-            self._watch(PODS, self.pods, field_selector=f"spec.nodeName={settings.node_name}"),
+            self._watch(PODS, self.pods, field_selector=f"spec.nodeName={node}"),
             self._watch(NODES, self.nodes),
             self._watch(SERVICES, self.services.services()),
             self._watch(ENDPOINT_SLICES, self.services.slices()),
@@ -181,7 +180,7 @@ class KubernetesSources:
             self.housekeeper.trigger()
 
     def _converge(self) -> bool:
-        result = self.dataplane.converge()
+        result = self.dataplane.converge("kubernetes")
         for change, why in result.report.failed:
             log.warning("converge: %s failed: %s", change.key, why)
         return result.report.ok

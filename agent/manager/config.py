@@ -108,6 +108,10 @@ class VppSettings(_Strict):
     binary: str = Field(default="/usr/bin/vpp", description="the VPP executable, or 'sim'")
     socket: str = "/run/vpp/api.sock"
     cli_socket: str = "/run/vpp/cli.sock"
+    stats_socket: str | None = Field(
+        default="/run/vpp/stats.sock",
+        description="VPP's stats segment socket (the agent's interface counters); null: none",
+    )
     startup_conf: str = "/etc/vpp/startup.conf"
     start_timeout: float = Field(default=30.0, gt=0, description="seconds to wait for the socket")
     api_timeout: float = Field(default=5.0, gt=0)

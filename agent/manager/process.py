@@ -87,6 +87,8 @@ class VppProcess:
         if vpp.simulated:
             cmd = [sys.executable, "-m", "agent.cli", "sim", "--socket", vpp.socket]
             cmd += ["--devices", "real" if os.geteuid() == 0 else "auto"]
+            if vpp.stats_socket is not None:
+                cmd += ["--stats-socket", vpp.stats_socket]
             return cmd if self.vhost_net else [*cmd, "--no-vhost-net"]
         return [vpp.binary, "-c", vpp.startup_conf]
 

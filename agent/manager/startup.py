@@ -76,6 +76,8 @@ def render(settings: ManagerSettings, uplink: UplinkState) -> str:
     )
     out += _section("api-trace", ["on"])
     out += _section("socksvr", [f"socket-name {vpp.socket}"])
+    if vpp.stats_socket is not None:
+        out += _section("statseg", [f"socket-name {vpp.stats_socket}"])
     cpu = _cpu(settings)
     if cpu:
         out += _section("cpu", cpu)

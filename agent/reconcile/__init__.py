@@ -58,6 +58,12 @@ class Reconciler:
             return self._observed
 
     @property
+    def last_observed(self) -> Observed | None:
+        """The cached view of VPP without reading it (None after a failed apply): for metrics,
+        which must neither wait for a converge in progress nor cause a read of VPP."""
+        return self._observed
+
+    @property
     def observed(self) -> Observed:
         with self._lock:
             return self._observed if self._observed is not None else self.refresh()

@@ -99,10 +99,20 @@ class Applier:
                         self._fail(report, failed, failed_keys, pos, change, str(result))
                 elif step.done is not None:
                     step.done(result, self.observed)
+        debug = log.isEnabledFor(logging.DEBUG)
         for pos, (change, _steps) in enumerate(work):
             if pos not in failed:
                 self._record(change)
                 report.applied.append(change)
+                if debug:  # one line per programmed change
+                    kind = type(change.obj).__name__
+                    log.debug(
+                        "%s %s %s",
+                        change.op.value,
+                        kind,
+                        change.key,
+                        extra={"operation": change.op.value, "kind": kind, "key": change.key},
+                    )
             else:
                 self._record_partial(change)
         return report

@@ -17,6 +17,7 @@ from agent.vppsim.dispatch import Dispatcher
 from agent.vppsim.handlers import SimConfig
 from agent.vppsim.netdev import DevicesMode, NetDevices
 from agent.vppsim.state import VppState
+from agent.vppsim.stats import SimStats
 from agent.vppsim.transport import ApiServer
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,9 @@ class Simulator:
 
     ``start()`` returns once the socket accepts; clients are served from
     background threads. ``stop()`` closes every client, removes the socket
-    file and every Linux device the simulator created.
+    file and every Linux device the simulator created. ``stats_socket``: where
+    to serve VPP's stats segment (interface counters, see
+    :mod:`agent.vppsim.stats`); None serves none.
     """
 
     def __init__(
@@ -38,6 +41,8 @@ class Simulator:
         devices: Literal["auto", "real", "record"] = "auto",
         version: str = "26.06-release",
         socket_mode: int = 0o600,
+        stats_socket: str | os.PathLike[str] | None = None,
+        stats_interval: float = 1.0,
     ) -> None:
         self.socket_path = Path(socket_path)
         self.schema = ApiSchema(api_files())
@@ -50,6 +55,18 @@ class Simulator:
             self._server,
         )
         self._server.dispatcher = self._dispatcher
+        self._stats = (
+            SimStats(
+                stats_socket,
+                lambda: self._dispatcher.state,
+                self._dispatcher.lock,
+                real_devices=lambda: self._devices.real,
+                interval=stats_interval,
+                mode=socket_mode,
+            )
+            if stats_socket is not None
+            else None
+        )
         self._started = False
 
     # -- life cycle -------------------------------------------------------------
@@ -58,6 +75,8 @@ class Simulator:
             return
         self._devices.start()
         self._server.start()
+        if self._stats is not None:
+            self._stats.start()
         self._started = True
         log.info("vppsim: serving the VPP API on %s", self.socket_path)
 
@@ -66,6 +85,8 @@ class Simulator:
             return
         self._started = False
         self._server.stop()
+        if self._stats is not None:
+            self._stats.stop()
         with self._dispatcher.lock:
             self._devices.delete_all()
             self._dispatcher.events.clear()
@@ -112,12 +133,20 @@ class Simulator:
             self._devices.delete_all()
             self._dispatcher.state = VppState()
             self._dispatcher.reset_counters()
+            if self._stats is not None:
+                self._stats.forget()
 
     def inject_error(self, message: str, retval: int, count: int = 1) -> None:
         """The next ``count`` calls of ``message`` answer ``retval`` and change nothing."""
         if message not in self.schema.services:
             raise ValueError(f"{message} is not a request message of the API")
         self._dispatcher.inject_error(message, retval, count)
+
+    def update_stats(self) -> None:
+        """Refresh the stats segment now instead of at the next tick."""
+        if self._stats is None:
+            raise RuntimeError("this simulator serves no stats segment (stats_socket=None)")
+        self._stats.update()
 
     def drop_clients(self) -> None:
         """Close every client connection abruptly, as a VPP crash would."""
@@ -131,6 +160,7 @@ def serve_forever(
     devices: Literal["auto", "real", "record"] = "auto",
     version: str = "26.06-release",
     socket_mode: int = 0o600,
+    stats_socket: str | os.PathLike[str] | None = None,
 ) -> None:
     """Run a simulator until SIGTERM or SIGINT, then clean up (socket, devices)."""
     done = threading.Event()
@@ -140,7 +170,12 @@ def serve_forever(
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     sim = Simulator(
-        socket_path, vhost_net=vhost_net, devices=devices, version=version, socket_mode=socket_mode
+        socket_path,
+        vhost_net=vhost_net,
+        devices=devices,
+        version=version,
+        socket_mode=socket_mode,
+        stats_socket=stats_socket,
     )
     try:
         with sim:

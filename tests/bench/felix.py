@@ -45,7 +45,7 @@ class NoDataplane:
 
     desired: dict[str, VppObject] = field(default_factory=dict)
 
-    def converge(self) -> ConvergeResult:
+    def converge(self, trigger: str = "felix") -> ConvergeResult:
         return ConvergeResult(Plan(), ApplyReport(), frozenset())
 
 

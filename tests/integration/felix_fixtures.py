@@ -266,7 +266,7 @@ class FakeDataplane:
     def __post_init__(self) -> None:
         self.gate.set()
 
-    def converge(self) -> ConvergeResult:
+    def converge(self, trigger: str = "felix") -> ConvergeResult:
         self.gate.wait(30)
         model = self.state.model
         self.converges.append(model)

@@ -1,4 +1,5 @@
-"""vppnet agent end to end: start-up, a CNI ADD, VPP crash and return, agent restart."""
+"""vppnet agent end to end: start-up, a CNI ADD, VPP crash and return, agent restart,
+and a restart of both (an upgrade)."""
 
 from __future__ import annotations
 
@@ -109,6 +110,20 @@ def test_agent_serves_cni_survives_vpp_restart_and_restarts_without_churn(
         assert ipaddress.ip_interface("10.244.1.7/32").ip in {
             a.ip for p in again.state.model.pod_interfaces.values() for a in p.addresses
         }
+        stop.set()
+        assert await task == 0
+
+        # An upgrade replaces both: VPP comes back empty and a new agent starts. It
+        # makes the pod's tun again and puts the pod's routes back through it.
+        await asyncio.to_thread(sims[0].stop)  # the pod's eth0 goes with VPP's tun
+        sims[0] = Simulator(sock, devices="real")
+        sims[0].start()
+        stop = asyncio.Event()
+        upgraded = runtime()
+        task = asyncio.create_task(upgraded.run(stop))
+        await until(lambda: upgraded.status.ready)
+        assert "vppnet:pod/demo/web/eth0" in await asyncio.to_thread(vpp_tags, sock)
+        assert await asyncio.to_thread(pod_state, path) == (["10.244.1.7/32"], True)
         stop.set()
         assert await task == 0
 

@@ -38,6 +38,7 @@ def _section(text: str, name: str) -> list[str]:
 def test_af_packet_defaults() -> None:
     text = _render()
     assert _section(text, "socksvr") == ["socket-name /run/vpp/api.sock"]
+    assert _section(text, "statseg") == ["socket-name /run/vpp/stats.sock"]
     assert _section(text, "unix") == [
         "nodaemon",
         "full-coredump",
