@@ -194,6 +194,7 @@ class StatsSocket:
         self._stop = threading.Event()
 
     def start(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)  # as VPP makes its run directory
         self.path.unlink(missing_ok=True)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         sock.bind(str(self.path))

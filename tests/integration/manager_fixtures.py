@@ -193,6 +193,7 @@ def settings_file(topo: Topology, *, vhost_net: bool = True, **overrides: Any) -
             "binary": "sim",
             "socket": str(topo.tmp / "vpp" / "api.sock"),
             "cli_socket": str(topo.tmp / "vpp" / "cli.sock"),
+            "stats_socket": str(topo.tmp / "vpp" / "stats.sock"),
             "startup_conf": str(topo.tmp / "vpp" / "startup.conf"),
             "start_timeout": 20,
         },

@@ -20,7 +20,7 @@ from agent.explain_service import ServicePacket, ServiceView, explain_service
 from agent.model import ClusterModel, EndpointPort, Service, ServiceEndpoint, ServicePort
 from agent.model.service_reach import Outcome, Packet, reach
 from agent.reconcile import REQUIRED_MESSAGES, Reconciler
-from agent.vpp import VppConnection, interfaces, tap
+from agent.vpp import VppConnection, cnat, interfaces, tap
 from agent.vppsim import Simulator
 from tests.servicegen import BLUE, LOCAL_PODS, NODES, POOLS, clusters, packets
 
@@ -118,6 +118,38 @@ def test_explain_prints_the_path_of_a_packet(node: Node) -> None:
     assert reach(model, Packet(ip("10.96.0.2"), 80)).outcome is Outcome.REJECT
     blue = explain_service(node.conn, ServicePacket(ip("10.96.0.1"), 80, table=BLUE.vrf_table_id))
     assert blue.outcome is Outcome.DROP and blue.backends == frozenset()  # another network's
+
+
+def test_a_pod_reaching_its_own_service_is_hairpinned_in_vpp(node: Node) -> None:
+    """The pieces of VPP that make hairpin work are there: the translation back to
+    the pod, the node's address as cnat's SNAT address, cnat's Kubernetes SNAT
+    policy, the pod interface in the policy's ``pod`` table and cnat on it."""
+    ip = ipaddress.ip_address
+    own = Service(
+        "default",
+        "own",
+        cluster_ips=(ip("10.96.0.3"),),
+        ports=(ServicePort(80, 8000),),
+        endpoints=(ServiceEndpoint((ip("10.0.0.10"),), (EndpointPort(8000),), "a"),),
+    )
+    model = ClusterModel.build(
+        "a", nodes=NODES, pools=POOLS, pod_interfaces=LOCAL_PODS, services=[own]
+    )
+    node.program(model)
+    seen = explain_service(node.conn, ServicePacket(ip("10.96.0.3"), 80, source=ip("10.0.0.10")))
+    assert seen.outcome is Outcome.BACKENDS
+    assert "to itself: source-NATed to the node (hairpin)" in seen.why
+    snat = node.conn.call(cnat.get_snat_addresses())
+    assert (snat.ip4, snat.ip6) == (ip("192.168.0.1"), ip("fd00::1"))
+    [pod] = [
+        i.sw_if_index
+        for i in node.conn.dump(interfaces.dump())
+        if i.tag == "vppnet:pod/default/p10/eth0"
+    ]
+    state = node.sim.state.cnat
+    assert state.snat_policy == cnat.SnatPolicy.K8S
+    assert pod in state.policy_interfaces[cnat.SnatTable.POD]
+    assert pod in state.enabled_interfaces
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,1 @@
+"""Reliability at scale: agent restarts, VPP crashes, load and injected faults."""
