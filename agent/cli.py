@@ -19,15 +19,21 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import plugins
 from agent import netns, show
 from agent.bgp.errors import BgpError
 from agent.cni import CniServer, CniSettings, ServerThread, add_pods
 from agent.config import AgentConfig, ConfigError, load_config
+from agent.control import client as control
+from agent.control import text as control_text
+from agent.control.explain import explain_policy, index_records
+from agent.control.output import use_colour
+from agent.control.protocol import ControlError
 from agent.dataplane import Dataplane
-from agent.explain_policy import ExplainError, explain_command
-from agent.explain_service import ServicePacket, explain_service
+from agent.explain_policy import ExplainError
+from agent.explain_service import ServicePacket, ServiceView, explain_service
 from agent.manager import entry as manager_entry
 from agent.model import ClusterModel
 from agent.reconcile import REQUIRED_MESSAGES, Reconciler
@@ -110,14 +116,36 @@ def cmd_sim(args: argparse.Namespace) -> int:
     return 0
 
 
+def _colour() -> bool:
+    return use_colour(sys.stdout)
+
+
+def _control_path(args: argparse.Namespace) -> str:
+    return str(args.control or _config(args).control.socket)
+
+
+def _ask(args: argparse.Namespace, request: str, **fields: str) -> Any:
+    return control.request(_control_path(args), request, fields)
+
+
+def _ask_dict(args: argparse.Namespace, request: str, **fields: str) -> dict[str, Any]:
+    answer = _ask(args, request, **fields)
+    if not isinstance(answer, dict):
+        raise ControlError(f"{request}: the agent's answer is not an object: {answer!r:.200}")
+    return answer
+
+
 def cmd_plan(args: argparse.Namespace, *, apply: bool = False) -> int:
+    if getattr(args, "live", False):
+        return cmd_plan_live(args)
     cfg = _config(args)
     model = load_scenario(args.scenario)
     with _connect(cfg, args.socket, wait=args.wait) as conn:
         reconciler = Reconciler(conn, cfg.index_path)
         plan = reconciler.plan(_desired(cfg, model), refresh=True)
         if not apply:
-            print(json.dumps(plan.to_json(), indent=2) if args.json else plan.render())
+            text = control_text.plan(plan.render(), _colour())
+            print(json.dumps(plan.to_json(), indent=2) if args.json else text)
             return 0
         report = reconciler.apply(plan)
         if args.json:
@@ -128,11 +156,37 @@ def cmd_plan(args: argparse.Namespace, *, apply: bool = False) -> int:
         return 0 if report.ok else 1
 
 
+def cmd_plan_live(args: argparse.Namespace) -> int:
+    """The running agent's drift: its desired state against a fresh read of VPP.
+
+    Exit 1 when VPP differs (what the next resync would repair), 0 when it matches.
+    """
+    view = _ask_dict(args, "drift")
+    if args.json:
+        print(json.dumps({"drift": view["drift"], **view["plan"]}, indent=2))
+    else:
+        print(control_text.drift(view, _colour()))
+    return 1 if view["drift"] else 0
+
+
 def cmd_show(args: argparse.Namespace) -> int:
+    if args.what in control_text.SECTIONS:
+        view = _ask(args, args.what)
+        if args.kind and isinstance(view, list):
+            kinds = {k.lower() for k in args.kind}
+            view = [o for o in view if str(o.get("kind", "")).lower() in kinds]
+        if args.json:
+            print(json.dumps({args.what: view}, indent=2))
+        else:
+            print(control_text.section(args.what, view, _colour()))
+        return 0
     cfg = _config(args)
     sections = list(show.SECTIONS) if args.what == "all" else [args.what]
     with _connect(cfg, args.socket, wait=args.wait) as conn:
-        print(show.as_json(conn, sections) if args.json else show.as_text(conn, sections))
+        if args.json:
+            print(show.as_json(conn, sections))
+        else:
+            print(show.as_text(conn, sections, _colour()))
     return 0
 
 
@@ -149,13 +203,44 @@ def cmd_explain_service(args: argparse.Namespace) -> int:
     except ValueError as e:
         raise ExplainError(f"explain service: {e}") from None
     with _connect(cfg, args.socket, wait=args.wait) as conn:
-        print(explain_service(conn, packet).render())
+        explanation = explain_service(conn, packet)
+    if args.json:
+        print(json.dumps({**show.plain(explanation), "text": explanation.render()}, indent=2))
+    else:
+        print(explanation.render())
+    return 0
+
+
+def cmd_explain_route(args: argparse.Namespace) -> int:
+    """Where VPP's FIB sends a packet to an address, read from VPP (lookups followed)."""
+    cfg = _config(args)
+    try:
+        address = ipaddress.ip_address(args.address)
+    except ValueError:
+        raise ExplainError(f"explain route: {args.address!r} is not an IP address") from None
+    with _connect(cfg, args.socket, wait=args.wait) as conn:
+        kind, via = ServiceView.read(conn).lookup(args.table, address)
+    view = {"address": str(address), "table": args.table, "result": kind, "via": via}
+    if args.json:
+        print(json.dumps(view, indent=2))
+    else:
+        print(f"packet to {address} in table {args.table}: {kind}: {via}")
     return 0
 
 
 def cmd_explain_policy(args: argparse.Namespace) -> int:
-    cfg = _config(args)
-    print(explain_command(cfg.index_path, args.target, args.direction, args.packet))
+    """From the running agent (its npol records and its model: Calico's verdict beside
+    VPP's), or with --state-dir from an ownership index on disk (VPP's verdict only)."""
+    if args.state_dir:
+        records = index_records(_config(args).index_path)
+        view = explain_policy(records, args.target, args.direction, args.packet)
+    else:
+        fields = {"target": args.target, "direction": args.direction, "packet": args.packet}
+        view = _ask_dict(args, "explain-policy", **fields)
+    if args.json:
+        print(json.dumps(view, indent=2))
+    else:
+        print(control_text.explanation(view, _colour()))
     return 0
 
 
@@ -260,19 +345,49 @@ def build_parser() -> argparse.ArgumentParser:
         )
         sp.add_argument("--json", action="store_true", help="machine-readable output")
 
+    def control_arg(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument(
+            "--control", help="the running agent's control socket (default: from config)"
+        )
+
     for name, helptext, apply in (
         ("plan", "print what would change in VPP (changes nothing)", False),
         ("apply", "make VPP match the scenario", True),
     ):
         sp = sub.add_parser(name, help=helptext)
-        sp.add_argument("--scenario", required=True, help="scenario file (YAML)")
+        source = sp.add_mutually_exclusive_group(required=True)
+        source.add_argument("--scenario", help="scenario file (YAML)")
+        if not apply:
+            source.add_argument(
+                "--live",
+                action="store_true",
+                help="the running agent's drift (desired vs VPP now); exit 1 when VPP differs",
+            )
+            control_arg(sp)
         sp.add_argument("--state-dir", help="where the ownership index lives")
         vpp_args(sp)
         sp.set_defaults(func=lambda a, apply=apply: cmd_plan(a, apply=apply))
 
-    sh = sub.add_parser("show", help="read VPP state through its dumps")
-    sh.add_argument("what", nargs="?", default="interfaces", choices=[*show.SECTIONS, "all"])
+    sh = sub.add_parser(
+        "show",
+        help="the running agent's view (status, pods, networks, services, policies, desired) "
+        "or VPP's state through its dumps (interfaces, routes, ...)",
+    )
+    sh.add_argument(
+        "what",
+        nargs="?",
+        default="interfaces",
+        choices=[*control_text.SECTIONS, *show.SECTIONS, "all"],
+        help=f"agent views: {', '.join(control_text.SECTIONS)}; "
+        f"VPP: {', '.join(show.SECTIONS)}, all",
+    )
     vpp_args(sh)
+    control_arg(sh)
+    sh.add_argument(
+        "--kind",
+        action="append",
+        help="desired, policies: only objects of this kind (Route, CnatTranslation, profile...)",
+    )
     sh.set_defaults(func=cmd_show)
 
     ex = sub.add_parser("explain", help="where a packet goes in VPP, and why")
@@ -285,12 +400,22 @@ def build_parser() -> argparse.ArgumentParser:
     es.add_argument("--source", help="the client's address (for source-based rules)")
     vpp_args(es)
     es.set_defaults(func=cmd_explain_service)
+    er = exs.add_parser("route", help="where VPP's FIB sends a packet to an address")
+    er.add_argument("address", help="the destination address")
+    er.add_argument("--table", type=int, default=0, help="VRF to look up in (vppnet show networks)")
+    vpp_args(er)
+    er.set_defaults(func=cmd_explain_route)
     ep = exs.add_parser("policy", help="which policy rule decides a packet at a pod interface")
     ep.add_argument("target", help="namespace/pod/interface, e.g. default/web-0/eth0")
     ep.add_argument("direction", choices=["ingress", "egress"])
     ep.add_argument("packet", help='"<proto> <src>[:port] <dst>[:port] [type/code]"')
     ep.add_argument("--config", help="agent config file (YAML)")
-    ep.add_argument("--state-dir", help="the agent's state directory (its ownership index)")
+    ep.add_argument(
+        "--state-dir",
+        help="read this state directory's ownership index instead of asking the running agent",
+    )
+    ep.add_argument("--json", action="store_true", help="machine-readable output")
+    control_arg(ep)
     ep.set_defaults(func=cmd_explain_policy)
 
     d = sub.add_parser("demo", help="the agent on an embedded simulator with a sample cluster")
@@ -314,6 +439,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         plugins.RenderError,
         ExplainError,
         BgpError,
+        ControlError,
     ) as e:
         print(f"vppnet {args.command}: {e}", file=sys.stderr)
         return 2

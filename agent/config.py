@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from agent.bgp.config import BgpSettings
 from agent.cni.config import CniSettings
+from agent.control.config import ControlSettings
 from agent.felix.config import FelixSettings
 from agent.k8s.config import K8sSettings
 from agent.telemetry.config import LoggingSettings, TelemetrySettings
@@ -99,6 +100,7 @@ class AgentConfig(_Strict):
     )
     telemetry: TelemetrySettings = TelemetrySettings()  # /livez, /readyz, /metrics
     logging: LoggingSettings = LoggingSettings()  # text or JSON lines, level
+    control: ControlSettings = ControlSettings()  # the read-only socket of vppnet show/plan
 
     @property
     def index_path(self) -> Path:

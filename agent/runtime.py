@@ -22,6 +22,7 @@ import plugins
 from agent.bgp.speaker import BgpSpeaker
 from agent.cni import CniServer, load_persisted
 from agent.config import AgentConfig
+from agent.control import ControlServer, Views
 from agent.dataplane import Dataplane
 from agent.felix.server import FelixDriverServer
 from agent.k8s.api import KubeApi
@@ -104,6 +105,7 @@ class AgentRuntime:
         self._vhost_net = vhost_net
         self.cni: CniServer | None = None
         self.telemetry = Telemetry(cfg.telemetry, self.status)
+        self.control = ControlServer(cfg.control, Views(self.state, self.dataplane, self.status))
         instrument(
             self.telemetry,
             dataplane=self.dataplane,
@@ -127,6 +129,7 @@ class AgentRuntime:
     async def _start(self) -> None:
         cfg = self.cfg
         await self.telemetry.start()  # /livez answers during start-up, /readyz says why not
+        await self.control.start()  # vppnet show/plan --live: status answers during start-up
         await asyncio.to_thread(
             self.conn.connect, wait=cfg.vpp.connect_wait, check=REQUIRED_MESSAGES
         )
@@ -253,4 +256,5 @@ class AgentRuntime:
             except Exception:  # stopping one part must not keep the others running
                 log.exception("error while stopping")
         await asyncio.to_thread(self.conn.close)
+        await self.control.stop()
         await self.telemetry.stop()

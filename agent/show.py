@@ -1,7 +1,9 @@
-"""``vppnet show``: read VPP through its dumps and print it for humans or as JSON.
+"""``vppnet show <VPP section>``: read VPP through its dumps and print it for humans or as JSON.
 
 This reads VPP directly (not the agent's model), so it shows what is really
-programmed, including objects vppnet does not own.
+programmed, including objects vppnet does not own. The agent's own views
+(``show pods``, ``services``...) come over its control socket instead
+(:mod:`agent.control`); both print through :mod:`agent.control.output`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from agent.control.output import heading, table
 from agent.vpp import VppConnection, cnat, interfaces, ip, ipip, memif, nat44, tap, vxlan
 from agent.vpp.request import ANY_INTERFACE
 
@@ -31,15 +34,15 @@ SECTIONS = (
 )
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, enum.Enum):
         return value.name
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(
         value,
         ipaddress.IPv4Address
@@ -91,31 +94,31 @@ def collect(conn: VppConnection, section: str) -> Any:
 
 
 def as_json(conn: VppConnection, sections: list[str]) -> str:
-    return json.dumps({s: _plain(collect(conn, s)) for s in sections}, indent=2)
+    return json.dumps({s: plain(collect(conn, s)) for s in sections}, indent=2)
 
 
-def as_text(conn: VppConnection, sections: list[str]) -> str:
+def as_text(conn: VppConnection, sections: list[str], colour: bool = False) -> str:
+    """Aligned tables (JSON for sections without one); ``colour``: ANSI for a terminal."""
     names = {i.sw_if_index: i.name for i in conn.dump(interfaces.dump())}
     blocks = []
     for s in sections:
         render = _TEXT.get(s)
         data = collect(conn, s)
-        body = render(data, names) if render else json.dumps(_plain(data), indent=2)
-        blocks.append(f"== {s} ==\n{body}")
+        if render is not None:
+            header, *rows = render(data, names)
+            body = table(header, rows, colour)
+        else:
+            body = json.dumps(plain(data), indent=2)
+        blocks.append(f"{heading(s, colour)}\n{body}")
     return "\n\n".join(blocks)
 
 
-def _table(rows: list[list[str]]) -> str:
-    if len(rows) <= 1:
-        return "(none)"
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    )
+def _table(rows: list[list[str]]) -> list[list[str]]:
+    """The header row and the rows, for :func:`agent.control.output.table`."""
+    return rows
 
 
-def _interfaces(data: list[interfaces.Interface], _names: dict[int, str]) -> str:
+def _interfaces(data: list[interfaces.Interface], _names: dict[int, str]) -> list[list[str]]:
     rows = [["idx", "name", "type", "state", "mtu", "mac", "tag"]]
     for i in data:
         state = ("up" if i.admin_up else "down") + ("/link" if i.link_up else "")
@@ -124,13 +127,13 @@ def _interfaces(data: list[interfaces.Interface], _names: dict[int, str]) -> str
     return _table(rows)
 
 
-def _addresses(data: list[interfaces.InterfaceAddress], names: dict[int, str]) -> str:
+def _addresses(data: list[interfaces.InterfaceAddress], names: dict[int, str]) -> list[list[str]]:
     rows = [["interface", "address"]]
     rows += [[names.get(a.sw_if_index, str(a.sw_if_index)), str(a.prefix)] for a in data]
     return _table(rows)
 
 
-def _tables(data: list[ip.Table], _names: dict[int, str]) -> str:
+def _tables(data: list[ip.Table], _names: dict[int, str]) -> list[list[str]]:
     rows = [["table", "family", "name"]]
     rows += [[str(t.table_id), "ip6" if t.ip6 else "ip4", t.name] for t in data]
     return _table(rows)
@@ -149,7 +152,7 @@ def _path_text(p: ip.Path, names: dict[int, str]) -> str:
     return " ".join(parts)
 
 
-def _routes(data: list[ip.Route], names: dict[int, str]) -> str:
+def _routes(data: list[ip.Route], names: dict[int, str]) -> list[list[str]]:
     rows = [["table", "prefix", "paths"]]
     for r in data:
         paths = "; ".join(_path_text(p, names) for p in r.paths)
@@ -157,7 +160,7 @@ def _routes(data: list[ip.Route], names: dict[int, str]) -> str:
     return _table(rows)
 
 
-def _taps(data: list[tap.Tap], _names: dict[int, str]) -> str:
+def _taps(data: list[tap.Tap], _names: dict[int, str]) -> list[list[str]]:
     rows = [["idx", "dev", "host name", "netns", "host mtu", "flags"]]
     for t in data:
         flags = ",".join(f.name.lower() for f in tap.TapFlags if f in t.flags and f.name) or "-"
@@ -174,7 +177,7 @@ def _taps(data: list[tap.Tap], _names: dict[int, str]) -> str:
     return _table(rows)
 
 
-def _cnat(data: list[cnat.Translation], _names: dict[int, str]) -> str:
+def _cnat(data: list[cnat.Translation], _names: dict[int, str]) -> list[list[str]]:
     rows = [["id", "vip", "proto", "lb", "backends"]]
     for t in data:
         backends = ", ".join(f"{b.dst.addr}:{b.dst.port}" for b in t.backends)
@@ -190,7 +193,7 @@ def _cnat(data: list[cnat.Translation], _names: dict[int, str]) -> str:
     return _table(rows)
 
 
-_TEXT: dict[str, Callable[[Any, dict[int, str]], str]] = {
+_TEXT: dict[str, Callable[[Any, dict[int, str]], list[list[str]]]] = {
     "interfaces": _interfaces,
     "addresses": _addresses,
     "tables": _tables,

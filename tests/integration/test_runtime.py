@@ -16,6 +16,7 @@ from agent.bgp import BgpSettings
 from agent.cni import AsyncCniClient, CniSettings, add_request
 from agent.cni.nsnetlink import netlink_in
 from agent.config import AgentConfig, VppSettings
+from agent.control import ControlSettings
 from agent.felix.config import FelixSettings
 from agent.runtime import AgentRuntime
 from agent.vpp import VppConnection, interfaces
@@ -31,6 +32,7 @@ def config(tmp: Path) -> AgentConfig:
     return AgentConfig(
         vpp=VppSettings(socket=str(tmp / "api.sock"), timeout=2.0, connect_wait=5.0),
         state_dir=str(tmp / "state"),
+        control=ControlSettings(socket=str(tmp / "control.sock")),
         cni=CniSettings(socket=str(tmp / "cni.sock"), state_file=str(tmp / "cni.json")),
         felix=FelixSettings(enabled=False),
         liveness_interval=0.2,

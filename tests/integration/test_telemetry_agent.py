@@ -25,6 +25,7 @@ from pyroute2 import netns
 
 from agent.cni import AsyncCniClient, CniSettings, add_request
 from agent.config import AgentConfig, VppSettings
+from agent.control import ControlSettings
 from agent.felix.config import FelixSettings
 from agent.runtime import AgentRuntime
 from agent.telemetry import TelemetrySettings
@@ -47,6 +48,7 @@ def config(tmp: Path) -> AgentConfig:
             connect_wait=30.0,
         ),
         state_dir=str(tmp / "state"),
+        control=ControlSettings(socket=str(tmp / "control.sock")),
         cni=CniSettings(socket=str(tmp / "cni.sock"), state_file=str(tmp / "cni.json")),
         felix=FelixSettings(enabled=False),
         telemetry=TelemetrySettings(address="127.0.0.1:0", counters_cache=0),
