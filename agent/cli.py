@@ -35,7 +35,7 @@ from agent.dataplane import Dataplane
 from agent.explain_policy import ExplainError
 from agent.explain_service import ServicePacket, ServiceView, explain_service
 from agent.manager import entry as manager_entry
-from agent.model import ClusterModel
+from agent.model import ClusterModel, PolicyAssignment, WorkloadEndpoint
 from agent.reconcile import REQUIRED_MESSAGES, Reconciler
 from agent.runtime import AgentRuntime
 from agent.scenario import ScenarioError, load_scenario
@@ -285,6 +285,17 @@ def _demo_run(model: ClusterModel, tmp: Path, names: list[str]) -> int:
             for pod, reply in replies:
                 result = "ok" if reply.successful else f"FAILED: {reply.error_message}"
                 print(f"  {pod.key} ({pod.interface_type.value}): {result}")
+            print("\n--- 2b. Felix's workload endpoints: the pods' policies ---")
+            policed = {
+                k: WorkloadEndpoint(k, p.policy, addresses=p.addresses)
+                for k, p in model.pod_interfaces.items()
+                if p.policy != PolicyAssignment()
+            }
+            state.update(
+                lambda m: replace(m, workload_endpoints={**m.workload_endpoints, **policed}),
+                "felix",
+            )
+            print(dataplane.converge("felix").plan.render())
             print("\n--- 3. VPP state (read back through dumps) ---")
             print(show.as_text(conn, ["interfaces", "tables", "routes", "taps"]))
             if netns.can_manage() and names:
@@ -296,6 +307,7 @@ def _demo_run(model: ClusterModel, tmp: Path, names: list[str]) -> int:
                                 f"  {name}: {link['name']} mtu {link['mtu']} {link['state']} "
                                 f"{' '.join(link['addresses'])}"
                             )
+            _demo_explain(conn, state.model, cfg.index_path)
             before = sim.mutations
             print("\n--- 5. a full re-read of VPP and re-plan: nothing to do ---")
             again = dataplane.resync()
@@ -303,6 +315,40 @@ def _demo_run(model: ClusterModel, tmp: Path, names: list[str]) -> int:
             print(f"VPP mutations on the second run: {sim.mutations - before}")
             ok = base.report.ok and again.plan.empty and all(r.successful for _, r in replies)
             return 0 if ok else 1
+
+
+def _demo_explain(conn: VppConnection, model: ClusterModel, index_path: Path) -> None:
+    """Services and policy as programmed: cnat's translations, then one packet each
+    through a service and through a pod's policy, answered from VPP and the index."""
+    print("\n--- 4b. services and policy, read back from VPP and the ownership index ---")
+    print(show.as_text(conn, ["cnat"]))
+    service = next((s for s in model.services.values() if s.cluster_ips and s.ports), None)
+    if service is not None:
+        vip, port = service.cluster_ips[0], service.ports[0]
+        packet = ServicePacket(vip, port.port, port.protocol.value)
+        print(f"\n$ vppnet explain service {vip} {port.port}")
+        print(explain_service(conn, packet).render())
+    # a pod of the default network under an ingress policy, if the scenario has one
+    guarded = [
+        pod
+        for _, pod in sorted(model.pod_interfaces.items())
+        if pod.addresses
+        and not pod.network
+        and any(t.ingress_policies for t in model.policy_for(pod).tiers)
+    ]
+    if not guarded:
+        return
+    pod = guarded[0]
+    target = f"{pod.key.namespace}/{pod.key.pod}/{pod.key.interface}"
+    dst = pod.addresses[0].ip
+    src = "10.244.2.5" if dst.version == 4 else "fd00:10:244:2::5"
+    records = index_records(index_path)
+    for what in (f"tcp {src}:40000 {dst}:8080", f"tcp {src}:40000 {dst}:22"):
+        print(f'\n$ vppnet explain policy {target} ingress "{what}"')
+        try:
+            print(explain_policy(records, target, "ingress", what, model)["text"])
+        except ExplainError as e:
+            print(f"error: {e}")
 
 
 def _example_path() -> str:

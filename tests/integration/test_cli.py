@@ -86,6 +86,13 @@ def test_demo_runs_end_to_end() -> None:
     assert "vppnet:pod/demo/router-1/net1" in out  # programmed through the CNI path
     assert "plan: VPP already matches the desired state; nothing to do" in out
     assert "VPP mutations on the second run: 0" in out
+    # Felix's endpoints bind the policy; services and policy are explained from VPP
+    assert "~ update npol on pod/demo/web-1/eth0: in ['default/demo/allow-web']" in out
+    assert "outcome: backends: load-balanced over 2 backend(s)" in out
+    [allowed, denied] = out.split("$ vppnet explain policy demo/web-1/eth0 ingress")[1:]
+    assert "programmed verdict: ALLOW" in allowed and "; agrees" in allowed
+    assert "programmed verdict: DENY: no policy decided (end of tier)" in denied
+    assert "; agrees" in denied
 
 
 @pytest.mark.root
