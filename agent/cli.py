@@ -170,6 +170,8 @@ def cmd_plan_live(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    if args.kind and args.what not in ("desired", "policies"):
+        raise ConfigError(f"--kind: only 'desired' and 'policies' have kinds, not {args.what!r}")
     if args.what in control_text.SECTIONS:
         view = _ask(args, args.what)
         if args.kind and isinstance(view, list):

@@ -335,6 +335,9 @@ def test_show_desired_filtered_by_kind(
     assert code == 0 and objects and {o["kind"] for o in objects} == {"Route"}
     assert "route 172.19.2.0/26 table 4001: dev vxlan/blue/node-b" in {o["object"] for o in objects}
     assert all(o["in_vpp"] is True for o in objects)
+    code, out, err = run(capsys, "show", "pods", "--kind", "Route", "--control", str(agent.control))
+    assert code == 2 and out == ""
+    assert "--kind: only 'desired' and 'policies' have kinds, not 'pods'" in err
 
 
 def test_no_agent_is_one_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
