@@ -147,6 +147,8 @@ class AgentRuntime:
             self.state, self.dataplane, cfg.cni, vhost_net=self._vhost_net, store=restored.store
         )
         self.cni.observers.append(self.telemetry.cni_observer)
+        # while VPP restarts (see _recover_vpp) an ADD is refused at once, saying to retry
+        self.cni.backend.vpp_available = lambda: self.status.vpp_connected and self.conn.connected
         # Pods recorded before this start may sit behind VPP interfaces made anew (an
         # upgrade restarts VPP with the agent): their routes and gateway neighbour must
         # be put back. Redoing them is idempotent when VPP kept running.

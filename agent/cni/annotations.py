@@ -123,7 +123,7 @@ def _spec(where: str, value: Any, settings: CniSettings) -> IfSpec:
     mode = value.get("rxMode")
     rx_mode = None
     if mode is not None:
-        if mode not in _RX_MODES:
+        if not isinstance(mode, str) or mode not in _RX_MODES:
             raise CniRequestError(
                 f"{where}.rxMode", f"{json.dumps(mode)} is not one of interrupt, polling, adaptive"
             )
@@ -174,7 +174,7 @@ def parse_ports(text: str) -> tuple[SteeredPorts, ...]:
 
 def _port(text: str) -> int | None:
     text = text.strip()
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # "²" is a digit to str.isdigit, not to int()
         return None
     port = int(text)
     return port if 1 <= port <= 65535 else None

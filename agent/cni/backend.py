@@ -14,23 +14,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from agent.cni import podside
 from agent.cni.config import CniSettings
 from agent.cni.errors import CniRequestError
 from agent.cni.locks import KeyedLocks
-from agent.cni.store import CniStore, PodRecord, cni_view
+from agent.cni.store import CniStore, PodRecord, StoreWriteError, cni_view
 from agent.cni.translate import Translator
 from agent.cni.validate import netns_exists
 from agent.dataplane import Dataplane
 from agent.model import ClusterModel, InterfaceType, PodInterface, PodInterfaceKey
 from agent.proto_gen.cnibackend_pb2 import AddReply, AddRequest, DelReply, DelRequest
 from agent.state import ClusterState, with_item
-from agent.vpp import VppError, interfaces
+from agent.vpp import VppConnectionError, VppError, af_packet, interfaces
 from plugins.pods import interface_name, render_pod
 
 log = logging.getLogger(__name__)
+
+VPP_RESTARTING = "VPP is restarting (not connected); nothing was changed: retry the ADD"
 
 
 class ProgrammingError(RuntimeError):
@@ -65,6 +68,12 @@ class CniBackend:
         self.store = store
         self.translator = Translator(settings, vhost_net)
         self._locks = KeyedLocks()
+        # False while VPP is away (the agent sets it to its own view: reconnecting and
+        # reprogramming); an ADD then is refused at once, saying to retry, instead of
+        # failing later on a dead socket or on VPP state about to be replaced
+        self.vpp_available: Callable[[], bool] = lambda: dataplane.reconciler.conn.connected
+        # ADDs a killed agent left half-way (pending records in the file as loaded)
+        self._abandoned = [r.pod for r in store.records.values() if r.pending]
 
     # -- ADD -----------------------------------------------------------------------
     async def add(self, req: AddRequest) -> AddReply:
@@ -74,11 +83,20 @@ class CniBackend:
             log.warning("CNI ADD %s in %s refused: %s", req.interface_name, req.netns, e)
             return AddReply(successful=False, error_message=str(e))
         pod = translated.pod
+        if not self.vpp_available():
+            log.warning("CNI ADD %s refused: VPP is restarting", pod.key)
+            return AddReply(successful=False, error_message=f"{pod.key}: {VPP_RESTARTING}")
         async with self._locks.hold((pod.netns, pod.key.interface)):
             try:
                 await self._drop_stale(pod)
-                await self._enter(pod)
-            except (CniRequestError, podside.PodSideError, OSError) as e:
+                intended = await self._intend(pod, translated.warnings)
+                try:
+                    await self._enter(pod)
+                except BaseException:
+                    if intended:
+                        await self._forget(pod.key)
+                    raise
+            except (CniRequestError, podside.PodSideError, OSError, StoreWriteError) as e:
                 log.warning("CNI ADD %s refused: %s", pod.key, e)
                 return AddReply(successful=False, error_message=f"{e}")
             try:
@@ -88,6 +106,10 @@ class CniBackend:
             except Exception as e:
                 log.error("CNI ADD %s failed, undoing it: %s", pod.key, e)
                 await self._remove(pod)
+                if isinstance(e, VppConnectionError) or not self.vpp_available():
+                    return AddReply(
+                        successful=False, error_message=f"{pod.key}: {VPP_RESTARTING} ({e})"
+                    )
                 return AddReply(successful=False, error_message=f"{pod.key}: {e}")
         for warning in translated.warnings:
             log.warning("CNI ADD %s: %s", pod.key, warning)
@@ -98,6 +120,27 @@ class CniBackend:
             host_interface_name=pod.host_interface_name,
             container_mac=mac,
         )
+
+    async def _intend(self, pod: PodInterface, warnings: tuple[str, ...]) -> bool:
+        """A veth pair is made by the agent, not by VPP (whose interfaces a restarted agent
+        finds by their tags): a new veth pod is recorded as pending before its pair is
+        made, so an agent killed half-way removes the pair when it starts again."""
+        if pod.interface_type is not InterfaceType.VETH or self.store.get(pod.key) is not None:
+            return False
+        self.store.put(PodRecord(pod, warnings, pending=True))
+        try:
+            await asyncio.to_thread(self.store.save)
+        except StoreWriteError:
+            self.store.remove(pod.key)
+            raise
+        return True
+
+    async def _forget(self, key: PodInterfaceKey) -> None:
+        if self.store.remove(key) is not None:
+            try:
+                await asyncio.to_thread(self.store.save)
+            except StoreWriteError as e:  # a stale pending record only removes a missing veth
+                log.error("CNI %s: %s", key, e)
 
     async def _drop_stale(self, pod: PodInterface) -> None:
         """A pod recreated under the same name while the old sandbox is gone but was
@@ -229,6 +272,8 @@ class CniBackend:
         problems: list[str] = []
         for record in list(self.store.records.values()):
             pod = record.pod
+            if record.pending:  # its ADD is in progress: that ADD sets the pod up
+                continue
             async with self._locks.hold((pod.netns, pod.key.interface)):
                 try:
                     gateway_mac = None
@@ -240,7 +285,9 @@ class CniBackend:
         return problems
 
     async def prune(self) -> list[PodInterfaceKey]:
-        """Remove recorded pods whose netns has vanished without a DEL."""
+        """Undo ADDs a killed agent left half-way; remove recorded pods whose netns has
+        vanished without a DEL."""
+        await self._undo_abandoned()
         gone = [r.pod for r in list(self.store.records.values()) if not netns_exists(r.pod.netns)]
         for pod in gone:
             async with self._locks.hold((pod.netns, pod.key.interface)):
@@ -248,6 +295,36 @@ class CniBackend:
                     log.warning("CNI: %s's netns %s vanished; removing it", pod.key, pod.netns)
                     await self._remove(pod)
         return [pod.key for pod in gone]
+
+    async def _undo_abandoned(self) -> None:
+        abandoned, self._abandoned = self._abandoned, []
+        for pod in abandoned:
+            async with self._locks.hold((pod.netns, pod.key.interface)):
+                record = self.store.get(pod.key)
+                if record is None or not record.pending:
+                    continue
+                log.warning("CNI: undoing %s's ADD, cut short by the agent's end", pod.key)
+                try:
+                    await asyncio.to_thread(self._delete_untagged_af_packet, pod)
+                except VppError as e:
+                    log.error("CNI: %s: %s", pod.key, e)
+                await self._remove(pod)
+
+    def _delete_untagged_af_packet(self, pod: PodInterface) -> None:
+        """VPP tags an af_packet interface only after making it: one made for this pod's
+        veth and not yet tagged is this pod's (the tagged ones the resync removed)."""
+        reconciler = self.dataplane.reconciler
+        conn = reconciler.conn
+        for afp in conn.dump(af_packet.dump()):
+            if afp.host_if_name != pod.host_interface_name:
+                continue
+            details = conn.dump(interfaces.dump(afp.sw_if_index))
+            if details and details[0].tag == "":
+                log.warning(
+                    "CNI: deleting %s's untagged af_packet on %s", pod.key, afp.host_if_name
+                )
+                conn.call(af_packet.delete(afp.host_if_name, f"{pod.key} (abandoned)"))
+                reconciler.refresh()  # the cached view of VPP had it as foreign
 
     def warnings(self, key: PodInterfaceKey) -> tuple[str, ...]:
         """What the ADD of a pod interface warned about (for endpoint status)."""

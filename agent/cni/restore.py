@@ -30,6 +30,8 @@ class Restored:
     store: CniStore
     loaded: list[PodInterfaceKey] = field(default_factory=list)
     dropped: list[PodInterfaceKey] = field(default_factory=list)
+    # ADDs cut short (pending records): kept out of the model; CniBackend.prune undoes them
+    abandoned: list[PodInterfaceKey] = field(default_factory=list)
 
 
 def load_persisted(
@@ -46,7 +48,10 @@ def load_persisted(
     store = CniStore.load(settings.state_file if path is None else path)
     out = Restored(store)
     for key, record in sorted(store.records.items()):
-        if netns_alive(record.pod.netns):
+        if record.pending:  # the agent died during its ADD: the backend undoes it
+            out.abandoned.append(key)
+            log.warning("CNI state: the ADD of %s was cut short; it will be undone", key)
+        elif netns_alive(record.pod.netns):
             out.loaded.append(key)
         else:
             out.dropped.append(key)

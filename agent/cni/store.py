@@ -38,16 +38,23 @@ class StoreWriteError(Exception):
 class PodRecord:
     pod: PodInterface
     warnings: tuple[str, ...] = ()
+    # an ADD in progress that makes Linux devices itself (a veth pair): recorded before
+    # making them, so an agent killed half-way removes them when it starts again
+    pending: bool = False
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = _POD.dump_python(self.pod, mode="json")
         data.pop("policy", None)
-        return {"pod": data, "warnings": list(self.warnings)}
+        out: dict[str, Any] = {"pod": data, "warnings": list(self.warnings)}
+        if self.pending:
+            out["pending"] = True
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PodRecord:
         pod = _POD.validate_python(data["pod"])
-        return cls(pod, tuple(str(w) for w in data.get("warnings", ())))
+        warnings = tuple(str(w) for w in data.get("warnings", ()))
+        return cls(pod, warnings, pending=data.get("pending") is True)
 
 
 def cni_view(pod: PodInterface) -> PodInterface:

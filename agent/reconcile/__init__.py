@@ -9,6 +9,7 @@ periodic :meth:`Reconciler.refresh` repairs drift.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Collection, Mapping
@@ -18,7 +19,7 @@ from agent.reconcile import npol as _npol  # noqa: F401  (registers the npol kin
 from agent.reconcile import services as _services  # noqa: F401  (registers cnat/SNAT kinds)
 from agent.reconcile.apply import Applier, ApplyReport
 from agent.reconcile.diff import diff
-from agent.reconcile.index import OwnershipIndex
+from agent.reconcile.index import IndexWriteError, OwnershipIndex
 from agent.reconcile.observe import Observed, observe
 from agent.reconcile.plan import Change, Conflict, Op, Plan
 from agent.vpp import (
@@ -36,6 +37,8 @@ from agent.vpp import (
 )
 from agent.vpp import npol as npol_api  # not "npol": that is agent.reconcile.npol
 from agent.vppobjects import VppObject
+
+log = logging.getLogger(__name__)
 
 REQUIRED_MESSAGES = messages_of(
     interfaces, ip, tap, af_packet, memif, vxlan, ipip, cnat, npol_api, vpe
@@ -84,7 +87,10 @@ class Reconciler:
         with self._lock:
             report = Applier(self.conn, self.observed, self.index).apply(plan)
             if self.index.dirty:
-                self.index.save()
+                try:
+                    self.index.save()
+                except IndexWriteError as e:  # disk full, say: VPP has the change already
+                    log.error("%s; the previous index is kept, saving again at the next apply", e)
             if not report.ok:
                 self._observed = None  # a failure may leave VPP in a state we did not predict
             return report

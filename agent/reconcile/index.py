@@ -135,9 +135,12 @@ class OwnershipIndex:
         """Write atomically; on failure (disk full, say) the previous file stays intact."""
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(self.to_json(), separators=(",", ":"))
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+        except OSError as e:
+            raise IndexWriteError(f"cannot write ownership index {self.path}: {e}") from e
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(text)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from agent.reconcile.index import OwnershipIndex, is_owned_tag
 from agent.vpp import af_packet, cnat, interfaces, ip, ipip, memif, tap, vxlan
@@ -69,6 +70,9 @@ class Observed:
     # key -> fields an unowned object may have that VPP does not show (adopting it re-applies)
     hidden: dict[str, frozenset[str]] = field(default_factory=dict)
     npol_ids: dict[str, int] = field(default_factory=dict)  # npol key -> VPP's id
+    # untagged tunnels, af_packets and memifs by identity (see untagged_identity): what a
+    # create of vppnet's may have made just before the agent died, before its tag call
+    untagged: dict[tuple[Any, ...], int] = field(default_factory=dict)
 
     def resolve(self, ref: IfRef) -> int | None:
         if isinstance(ref, VppName):
@@ -179,7 +183,8 @@ class _Reader:
             owned[d.sw_if_index] = (name, d, record)
             out.sw_if_index[name] = d.sw_if_index
             out.names[d.sw_if_index] = name
-        if not owned:
+        untagged = [d.sw_if_index for d in ifaces if not d.tag and d.sw_if_index != 0]
+        if not owned and not untagged:
             return
         sockets = self._memif_sockets()
         taps = {t.sw_if_index: t for t in self.conn.dump(tap.dump())}
@@ -187,6 +192,17 @@ class _Reader:
         memifs = {m.sw_if_index: m for m in self.conn.dump(memif.dump())}
         tunnels = {v.sw_if_index: v.tunnel for v in self.conn.dump(vxlan.dump())}
         ipips = {t.sw_if_index: t.tunnel for t in self.conn.dump(ipip.dump())}
+        for idx in untagged:
+            if idx in tunnels:
+                v = tunnels[idx]
+                out.untagged[("vxlan", v.src, v.dst, v.vni, v.encap_vrf)] = idx
+            elif idx in ipips:
+                tun = ipips[idx]
+                out.untagged[("ipip", tun.src, tun.dst, tun.table_id)] = idx
+            elif idx in afps:
+                out.untagged[("af_packet", afps[idx].host_if_name)] = idx
+            elif idx in memifs:
+                out.untagged[("memif", memifs[idx].socket_id, memifs[idx].memif_id)] = idx
         for idx, (name, d, record) in owned.items():
             s = _settings(d, record)
             obj: Interface
@@ -351,3 +367,21 @@ resolve interfaces); they register themselves when imported, like the step build
 def observe(conn: VppConnection, index: OwnershipIndex) -> Observed:
     """Dump everything relevant once and classify it (owned / foreign / VPP's own)."""
     return _Reader(conn, index).read()
+
+
+def untagged_identity(obj: Interface, observed: Observed) -> tuple[Any, ...] | None:
+    """What VPP knows ``obj`` by when it has no tag: the key under which it refuses a
+    second one (None for kinds VPP lets exist twice, such as loopbacks, and for tun/tap,
+    which are tagged in their create call)."""
+    match obj:
+        case Vxlan():
+            return ("vxlan", obj.src, obj.dst, obj.vni, obj.encap_vrf)
+        case Ipip():
+            return ("ipip", obj.src, obj.dst, obj.encap_vrf)
+        case AfPacket():
+            return ("af_packet", obj.host_if_name)
+        case Memif():
+            socket_id = observed.memif_socket_ids.get(obj.socket)
+            return None if socket_id is None else ("memif", socket_id, obj.memif_id)
+        case _:
+            return None

@@ -10,13 +10,14 @@ settings; its VRF is set before its addresses; routes come last.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
 from agent.reconcile.index import tag_for
-from agent.reconcile.observe import Observed, table_name
+from agent.reconcile.observe import Observed, table_name, untagged_identity
 from agent.reconcile.plan import Change, Op
 from agent.vpp import af_packet, cnat, interfaces, ip, ipip, memif, tap, vxlan
 from agent.vpp.request import ANY_INTERFACE, Request
@@ -38,6 +39,8 @@ from agent.vppobjects import (
     VrfTable,
     Vxlan,
 )
+
+log = logging.getLogger(__name__)
 
 
 class Phase(IntEnum):
@@ -186,6 +189,16 @@ def _interface_create_steps(obj: Interface) -> list[Step]:
     what = obj.key
 
     def build(o: Observed) -> Request[int]:
+        identity = untagged_identity(obj, o)
+        found = o.untagged.pop(identity, None) if identity is not None else None
+        if found is not None:
+            log.warning(
+                "%s: VPP has it untagged as %s (created before the agent stopped, not yet "
+                "tagged); taking it back",
+                what,
+                o.names.get(found, found),
+            )
+            return interfaces.adopt(found, tag, what)
         match obj:
             case TunTap():
                 return tap.create(

@@ -140,6 +140,17 @@ def set_tag(sw_if_index: int, tag: str, what: str = "") -> Request[None]:
     return command("sw_interface_tag_add_del", what, is_add=True, sw_if_index=sw_if_index, tag=tag)
 
 
+def adopt(sw_if_index: int, tag: str, what: str = "") -> Request[int]:
+    """Tag an existing interface, answering its index as a create would.
+
+    For an interface vppnet created but could not tag (the agent was killed
+    between the two calls): VPP refuses a second tunnel or af_packet with the
+    same identity, so the only way on is to take the first one back.
+    """
+    args = {"is_add": True, "sw_if_index": sw_if_index, "tag": tag}
+    return Request("sw_interface_tag_add_del", args, lambda _reply: sw_if_index, what)
+
+
 def clear_tag(sw_if_index: int, what: str = "") -> Request[None]:
     return command("sw_interface_tag_add_del", what, is_add=False, sw_if_index=sw_if_index)
 

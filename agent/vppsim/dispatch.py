@@ -44,6 +44,7 @@ class Dispatcher:
         self.calls: Counter[str] = Counter()
         self.mutations = 0
         self._injected: dict[str, list[int]] = {}
+        self._dropped: dict[str, int] = {}  # test hook, empty unless drop_replies() is called
         self._ignored: set[int] = set()
         missing = sorted(n for n in schema.services if n not in REGISTRY)
         if missing:
@@ -51,7 +52,14 @@ class Dispatcher:
 
     def inject_error(self, message: str, retval: int, count: int) -> None:
         with self.lock:
-            self._injected[message] = [retval, count]
+            if count > 0:
+                self._injected[message] = [retval, count]
+            else:  # 0: no more injected failures of this message
+                self._injected.pop(message, None)
+
+    def drop_replies(self, message: str, count: int) -> None:
+        with self.lock:
+            self._dropped[message] = count
 
     def reset_counters(self) -> None:
         self.calls.clear()
@@ -82,6 +90,10 @@ class Dispatcher:
             self.calls[mdef.name] += 1
             out = self._run(client, mdef, svc, msg)
             self.events.publish(self.state.interfaces.take_events())
+            if self._dropped.get(mdef.name):
+                self._dropped[mdef.name] -= 1
+                log.warning("vppsim: %s applied, its reply withheld (drop_replies)", mdef.name)
+                return []
         return out
 
     def _run(self, client: Client, mdef: MessageDef, svc: ServiceDef, msg: Msg) -> list[bytes]:

@@ -137,10 +137,18 @@ class Simulator:
                 self._stats.forget()
 
     def inject_error(self, message: str, retval: int, count: int = 1) -> None:
-        """The next ``count`` calls of ``message`` answer ``retval`` and change nothing."""
+        """The next ``count`` calls of ``message`` answer ``retval`` and change nothing
+        (``count=0`` ends an injection early)."""
         if message not in self.schema.services:
             raise ValueError(f"{message} is not a request message of the API")
         self._dispatcher.inject_error(message, retval, count)
+
+    def drop_replies(self, message: str, count: int = 1) -> None:
+        """Test hook: the next ``count`` calls of ``message`` are applied but never answered,
+        so the client hangs half-way through its work (to be killed there, say)."""
+        if message not in self.schema.services:
+            raise ValueError(f"{message} is not a request message of the API")
+        self._dispatcher.drop_replies(message, count)
 
     def update_stats(self) -> None:
         """Refresh the stats segment now instead of at the next tick."""

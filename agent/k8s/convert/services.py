@@ -94,6 +94,14 @@ def _address(text: Any, where: str, problems: list[Problem]) -> IPAddress | None
         return None
 
 
+def _list(value: Any, where: str, problems: list[Problem]) -> list[Any]:
+    """A list field; anything else (a number, an object) is a problem, read as empty."""
+    if value is None or isinstance(value, list):
+        return value or []
+    problems.append(Problem("InvalidSpec", f"{where}: must be a list, not {value!r}"))
+    return []
+
+
 def _addresses(values: Any, where: str, problems: list[Problem]) -> tuple[IPAddress, ...]:
     out: list[IPAddress] = []
     for i, text in enumerate(values if isinstance(values, list) else []):
@@ -116,7 +124,7 @@ def _service_port(i: int, data: Any, problems: list[Problem]) -> ServicePort | N
         return None
     target: int | str = port
     raw = data.get("targetPort")
-    if isinstance(raw, str) and raw and not raw.isdigit():
+    if isinstance(raw, str) and raw and not (raw.isascii() and raw.isdigit()):
         target = raw
     elif raw not in (None, "", 0):
         number = int(raw) if isinstance(raw, str) else raw
@@ -215,7 +223,10 @@ def service_from_k8s(obj: Obj) -> ServiceInfo | None:
         for e in (entries if isinstance(entries, list) else [])
         if isinstance(e, dict) and e.get("ip") and e.get("ipMode") != "Proxy"
     ]
-    ports = [_service_port(i, p, problems) for i, p in enumerate(spec.get("ports") or [])]
+    ports = [
+        _service_port(i, p, problems)
+        for i, p in enumerate(_list(spec.get("ports"), "spec.ports", problems))
+    ]
     affinity, timeout = _affinity(spec, problems)
     service = Service(
         namespace=meta.namespace or "default",
@@ -247,7 +258,7 @@ def _conditions(data: Obj) -> tuple[bool, bool, bool]:
 
 def _endpoint_ports(obj: Obj, problems: list[Problem]) -> tuple[EndpointPort, ...]:
     out: list[EndpointPort] = []
-    for i, data in enumerate(obj.get("ports") or []):
+    for i, data in enumerate(_list(obj.get("ports"), "ports", problems)):
         if not isinstance(data, dict) or data.get("port") is None:
             continue  # a nil port means "all ports": nothing to translate to
         port = _port_number(data.get("port"), f"ports[{i}].port", problems)
@@ -269,7 +280,7 @@ def slice_from_k8s(obj: Obj) -> SliceInfo:
     problems: list[Problem] = []
     ports = _endpoint_ports(obj, problems)
     endpoints: list[ServiceEndpoint] = []
-    for i, data in enumerate(obj.get("endpoints") or []):
+    for i, data in enumerate(_list(obj.get("endpoints"), "endpoints", problems)):
         if not isinstance(data, dict):
             continue
         where = f"endpoints[{i}].addresses"

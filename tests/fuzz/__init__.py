@@ -1,0 +1,1 @@
+"""Bounded fuzzing of every parser that takes outside input (hypothesis, derandomized in CI)."""
