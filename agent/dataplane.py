@@ -71,6 +71,7 @@ class Dataplane:
         self.observers: list[ConvergeObserver] = []
         self._desired: Mapping[str, VppObject] = {}
         self._pending: set[str] = set()
+        self._rendered = -1  # the state version the last render was of
         self._lock = threading.Lock()
 
     @property
@@ -96,16 +97,24 @@ class Dataplane:
 
         ``trigger`` names the source that asks (cni, felix, kubernetes, bgp) for the metrics.
         """
+        wanted = self.state.version  # the caller's change is in the model by now
         with self._lock:
+            if self._rendered >= wanted and not self._pending:
+                # a converge run meanwhile (another CNI ADD's, say) rendered and programmed
+                # this change already: rendering again would find nothing to do
+                return ConvergeResult(Plan(), ApplyReport(), frozenset())
             started = time.monotonic()
+            version = self.state.version  # first: the model read next is at least as new
             desired = self.render(self.state.model)
             old = self._desired
             keys = frozenset(changed_keys(old, desired) | self._pending)
             if not keys:
                 self._desired = desired
+                self._rendered = version
                 return ConvergeResult(Plan(), ApplyReport(), keys)
             plan, report = self.reconciler.converge(desired, keys)
             result = self._finish(desired, plan, report, keys)
+            self._rendered = version
             self._observe(trigger, started, result)
             return result
 

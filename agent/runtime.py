@@ -16,6 +16,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import plugins
@@ -98,6 +99,8 @@ class AgentRuntime:
                 self.dataplane,
                 cfg.bgp,
                 secrets=SecretReader(KubeApi(kube_client)) if kube_client is not None else None,
+                # kept across restarts: the first reconcile must not drop their VPP routes
+                learned_file=Path(cfg.state_dir) / "bgp-learned.json",
             )
             if cfg.bgp is not None
             else None
@@ -217,6 +220,7 @@ class AgentRuntime:
             return
         self.status.vpp_connected = True
         self.status.vpp_reconnects += 1
+        self.status.last_error = ""  # the waiting's "socket does not exist" is over
         await self._resync("VPP came back")
         await self._refresh_pods("VPP restart")
         self.status.ready = True
@@ -245,18 +249,23 @@ class AgentRuntime:
             log.warning("resync (%s): %s", why, self.status.last_error)
 
     async def _shutdown(self) -> None:
+        cancelled = False
         for stopper in (
-            self.cni.stop() if self.cni is not None else None,
-            self.bgp.stop() if self.bgp is not None else None,
-            self.felix.stop() if self.felix is not None else None,
-            self.kubernetes.stop() if self.kubernetes is not None else None,
+            self.cni.stop if self.cni is not None else None,
+            self.bgp.stop if self.bgp is not None else None,
+            self.felix.stop if self.felix is not None else None,
+            self.kubernetes.stop if self.kubernetes is not None else None,
         ):
             if stopper is None:
                 continue
             try:
-                await stopper
+                await stopper()
+            except asyncio.CancelledError:  # stop the rest all the same (gobgpd must not stay)
+                cancelled = True
             except Exception:  # stopping one part must not keep the others running
                 log.exception("error while stopping")
         await asyncio.to_thread(self.conn.close)
         await self.control.stop()
         await self.telemetry.stop()
+        if cancelled:
+            raise asyncio.CancelledError

@@ -14,6 +14,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from agent.model import ClusterModel, PodInterface, PodInterfaceKey
@@ -25,14 +26,23 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
+def copy_of(mapping: Mapping[K, V]) -> dict[K, V]:
+    """A dict copy of one of the model's collections, at C speed: ``dict()`` of the
+    model's read-only views goes key by key (30 times slower at 10,000 services, and
+    a Service watch event copies them once)."""
+    if isinstance(mapping, dict | MappingProxyType):
+        return mapping.copy()
+    return dict(mapping)
+
+
 def with_item(mapping: Mapping[K, V], key: K, value: V) -> dict[K, V]:
-    out = dict(mapping)
+    out = copy_of(mapping)
     out[key] = value
     return out
 
 
 def without_item(mapping: Mapping[K, V], key: K) -> dict[K, V]:
-    out = dict(mapping)
+    out = copy_of(mapping)
     out.pop(key, None)
     return out
 
@@ -40,6 +50,9 @@ def without_item(mapping: Mapping[K, V], key: K) -> dict[K, V]:
 class ClusterState:
     def __init__(self, model: ClusterModel) -> None:
         self._model = model
+        # bumped after each change lands: a reader that takes the version, then the model,
+        # holds a model at least that new (the dataplane skips renders it already did)
+        self.version = 0
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
 
@@ -59,6 +72,7 @@ class ClusterState:
             if new is old or new == old:
                 return old
             self._model = new
+            self.version += 1
             for listener in list(self._listeners):
                 try:
                     listener(old, new, reason)

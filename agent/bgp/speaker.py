@@ -24,12 +24,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
-from agent.bgp import paths
+from agent.bgp import learned, paths
 from agent.bgp.announcer import Announcer
 from agent.bgp.client import GobgpClient
 from agent.bgp.config import BgpSettings
@@ -80,6 +82,7 @@ class BgpSpeaker:
         settings: BgpSettings,
         *,
         secrets: SecretReader | None = None,
+        learned_file: str | os.PathLike[str] | None = None,
     ) -> None:
         self.state = state
         self.dataplane = dataplane
@@ -98,6 +101,9 @@ class BgpSpeaker:
         # told each newly found problem with a BGP object (BGPPeer x): Events, metrics
         self.observers: list[Callable[[BgpConfigError], None]] = []
         self._flushed = -1
+        self._peers_synced = False  # the current gobgpd has been given its peers
+        # where the learned routes are kept across agent restarts (None: not kept)
+        self.learned_file = Path(learned_file) if learned_file is not None else None
         self._threads: list[threading.Thread] = []
         self._sync = DebouncedWorker(
             "bgp-sync",
@@ -114,6 +120,13 @@ class BgpSpeaker:
             backoff=Backoff(RETRY_SECONDS, RETRY_SECONDS),
         )
         state.subscribe(self._on_model_change)
+        if self.learned_file is not None and self.rib.restore(learned.load(self.learned_file)):
+            # before the agent's first reconcile, which would otherwise delete their routes
+            routes = self.rib.routes()
+            state.update(
+                lambda m: replace(m, learned_routes=routes),
+                f"{len(routes)} BGP route(s) learned before the restart",
+            )
 
     # -- life cycle --------------------------------------------------------------
 
@@ -185,11 +198,13 @@ class BgpSpeaker:
         self._client = GobgpClient(process.target, self.settings.request_timeout)
         self._announcer = Announcer()
         self._peers.reset()
+        self._peers_synced = False
         self.status.started = False
         self.status.running = True
         self.status.pid = process.pid
         if restarting:
             self.rib.begin_restart()
+        if restarting or self.rib.stale_count:  # a crash, or routes kept from before a restart
             self._restarting_until = time.monotonic() + self.settings.graceful_restart.restart_time
         watcher = threading.Thread(
             target=self._watch, args=(self._client,), name="bgp-watch", daemon=True
@@ -239,7 +254,8 @@ class BgpSpeaker:
             return
         client = self._client
         try:
-            done = client is not None and restart_complete(client.peers())
+            # peers not given yet would look like "no peer left to wait for"
+            done = client is not None and self._peers_synced and restart_complete(client.peers())
         except BgpApiError:
             done = False
         if done or time.monotonic() >= self._restarting_until:
@@ -274,6 +290,7 @@ class BgpSpeaker:
                 problems += self._peers.sync(
                     client, plan.peers, self.settings.graceful_restart, restarting
                 )
+                self._peers_synced = True
                 local = model.nodes.get(model.local_node_name)
                 asn = local_asn(model, self.settings, local) if local is not None else 0
                 problems += self._announcer.sync(client, routing.render(model), asn)
@@ -356,6 +373,11 @@ class BgpSpeaker:
                 lambda m: replace(m, learned_routes=routes), f"{len(routes)} BGP route(s)"
             )
             self._flushed = version
+            if self.learned_file is not None:
+                try:
+                    learned.save(self.learned_file, routes.values())
+                except OSError as e:
+                    log.error("cannot keep the learned BGP routes in %s: %s", self.learned_file, e)
         self.status.learned = len(routes)
         self.status.stale = self.rib.stale_count
         try:

@@ -25,7 +25,7 @@ from agent.k8s.convert import services as convert
 from agent.k8s.convert.meta import ConversionError, Obj, ObjectMeta
 from agent.k8s.events import EventRecorder
 from agent.model import ClusterModel, Service, ServiceEndpoint, ServiceKey
-from agent.state import ClusterState
+from agent.state import ClusterState, copy_of
 from plugins.services import ServiceContext, ServiceSettings, render_service
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class ServiceFeed:
         joined = {key: self._joined(key) for key in keys}
 
         def change(model: ClusterModel) -> ClusterModel:
-            services = dict(model.services)
+            services = copy_of(model.services)
             for key, svc in joined.items():
                 if svc is None:
                     services.pop(key, None)

@@ -15,13 +15,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.bench import bgp, cni, felix, foundation, policy, services
+from tests.bench import bgp, cni, felix, foundation, load, policy, recovery, services
 
 # policy: policies, rules per policy, IP sets, members per set
 FULL = {
     "foundation": (10_000,),
     "felix": (10_000, 1_000),
     "cni": (100,),
+    "recovery": (100, 1_000, 200),  # pods, services, policies
+    "load": (200, 10_000, 10_000, 200, 1_000),  # pods, services, their updates, policies, updates
     "services": ((1_000, 10_000), 20),
     "policy": (1_000, 10, 100, 1_000),
     "bgp": (10_000,),
@@ -30,6 +32,8 @@ SMOKE = {
     "foundation": (200,),
     "felix": (200, 20),
     "cni": (10,),
+    "recovery": (10, 50, 20),
+    "load": (10, 50, 200, 20, 50),
     "services": ((100,), 5),
     "policy": (20, 5, 4, 50),
     "bgp": (50,),
@@ -61,6 +65,8 @@ def report(sizes: dict[str, tuple[Any, ...]]) -> str:
     else:
         sections.append("## CNI Add/Del latency\n\nNot measured: needs root.")
         sections.append("## Services\n\nNot measured: needs root (iptables-restore).")
+    sections.append(recovery.run(*sizes["recovery"]))  # say so themselves when they lack root
+    sections.append(load.run(*sizes["load"]))
     head = [
         "# vppnet benchmarks",
         "",

@@ -25,6 +25,10 @@ def test_benchmark_report_runs_at_smoke_size() -> None:
         assert "## CNI" in text and "Not measured" not in text
         assert "## Services: 100 services, 10 endpoints each" in text
         assert "| 100 | " in text and "1 VPP call" in text
+        assert "## Recovery: agent restart and VPP kill -9 with 10 pods" in text
+        assert "**0 VPP mutations**" in text
+        assert "| VPP kill -9: new VPP up to agent ready |" in text
+        assert "## Load: 10 CNI ADDs at once, 200 service updates, 50 policy updates" in text
 
 
 def test_a_missing_iptables_restore_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
