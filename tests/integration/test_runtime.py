@@ -19,6 +19,7 @@ from agent.config import AgentConfig, VppSettings
 from agent.control import ControlSettings
 from agent.felix.config import FelixSettings
 from agent.runtime import AgentRuntime
+from agent.telemetry import TelemetrySettings
 from agent.vpp import VppConnection, interfaces
 from agent.vppsim import Simulator
 from tests.integration.cni_fixtures import base_model, pod_netns
@@ -33,6 +34,7 @@ def config(tmp: Path) -> AgentConfig:
         vpp=VppSettings(socket=str(tmp / "api.sock"), timeout=2.0, connect_wait=5.0),
         state_dir=str(tmp / "state"),
         control=ControlSettings(socket=str(tmp / "control.sock")),
+        telemetry=TelemetrySettings(address="127.0.0.1:0"),
         cni=CniSettings(socket=str(tmp / "cni.sock"), state_file=str(tmp / "cni.json")),
         felix=FelixSettings(enabled=False),
         liveness_interval=0.2,

@@ -36,6 +36,7 @@ from agent.bgp import BgpSettings
 from agent.cni import AsyncCniClient, CniSettings, add_request
 from agent.cni.nsnetlink import netlink_in
 from agent.config import AgentConfig, VppSettings
+from agent.control import ControlSettings
 from agent.felix.config import FelixSettings
 from agent.model import (
     ClusterModel,
@@ -281,6 +282,7 @@ def agent_config(tmp: Path, *, bgp: bool = False, socket: Path | None = None) ->
         felix=FelixSettings(enabled=False),
         bgp=BgpSettings(api_socket=str(tmp / "gobgpd.sock"), listen_port=-1) if bgp else None,
         telemetry=TelemetrySettings(address="127.0.0.1:0"),
+        control=ControlSettings(socket=str(tmp / "control.sock")),
         liveness_interval=0.1,
         resync_interval=3600,
     )

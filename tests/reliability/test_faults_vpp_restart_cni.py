@@ -21,10 +21,12 @@ import pytest
 
 from agent.cni import AsyncCniClient, CniSettings, add_request
 from agent.config import AgentConfig, VppSettings
+from agent.control import ControlSettings
 from agent.felix.config import FelixSettings
 from agent.model import PodInterfaceKey
 from agent.proto_gen.cnibackend_pb2 import AddRequest
 from agent.runtime import AgentRuntime
+from agent.telemetry import TelemetrySettings
 from agent.vpp import VppConnection, interfaces
 from agent.vppsim import Simulator
 from tests.integration.cni_fixtures import addresses, base_model, links, pod_netns
@@ -43,6 +45,8 @@ def config(tmp: Path, liveness: float) -> AgentConfig:
         state_dir=str(tmp / "state"),
         cni=CniSettings(socket=str(tmp / "cni.sock"), state_file=str(tmp / "cni.json")),
         felix=FelixSettings(enabled=False),
+        telemetry=TelemetrySettings(address="127.0.0.1:0"),
+        control=ControlSettings(socket=str(tmp / "control.sock")),
         liveness_interval=liveness,
         resync_interval=3600,
     )
