@@ -211,8 +211,12 @@ def run(n: int) -> str:
         "wait for each reply, so vppnet's apply beats the sequential loop even though it",
         "also reads VPP and diffs first. What remains is vpp-papi's own encoding and",
         "decoding: every route path carries a fixed 16-entry MPLS label stack, packed and",
-        "unpacked field by field. The same limit makes a full read of VPP cost about a",
-        "second per 10,000 routes; the incremental path (a plan against the reconciler's",
-        "observed state, kept up to date by every apply) does not read VPP at all.",
+        "unpacked field by field. The same limit makes a full read of VPP cost "
+        f"{ours.replan_routes:.1f} s per {n:,} routes,",
+        "above the 1 s the Foundation issue set for a re-plan of 10,000 unchanged objects:",
+        "the periodic resync and a restart pay it. Every other plan (each converge after",
+        "a change) is against the reconciler's observed state, kept up to date by every",
+        f"apply, which does not read VPP at all: {ours.replan_cached * 1000:.0f} ms for "
+        f"{2 * n:,} objects.",
     ]
     return "\n".join(lines)

@@ -343,5 +343,16 @@ def run(pods: int, services: int, service_updates: int, policies: int, policy_up
         "",
         f"RSS before the service load: {_mib(svc.rss_kib[0])}; before the policy load: "
         f"{_mib(pol.rss_kib[0])}.",
+        "",
+        "Reading: ADDs in flight together finish sooner than one at a time, because",
+        "their converges coalesce (an ADD whose change another converge already",
+        "programmed returns at once); what is left is the kernel's serialised moves of",
+        "the new devices into the pods. The service burst reaches its final state in",
+        "about the time of programming every service from scratch, most of it the fake",
+        "API server writing the updates inside the agent's own process; each update",
+        "costs one cnat call. Policy updates are debounced into few converges, so 1,000",
+        "of them cost about as much as programming the policies once. Memory stays flat",
+        "across each burst: nothing grows with the number of events, only with the",
+        "number of objects.",
     ]
     return "\n".join(lines)
