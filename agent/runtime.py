@@ -98,7 +98,9 @@ class AgentRuntime:
                 self.state,
                 self.dataplane,
                 cfg.bgp,
-                secrets=SecretReader(KubeApi(kube_client)) if kube_client is not None else None,
+                secrets=SecretReader(KubeApi(kube_client), cfg.bgp.password_secret_namespace)
+                if kube_client is not None
+                else None,
                 # kept across restarts: the first reconcile must not drop their VPP routes
                 learned_file=Path(cfg.state_dir) / "bgp-learned.json",
             )

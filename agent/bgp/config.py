@@ -95,6 +95,12 @@ class BgpSettings(_Strict):
     )
     graceful_restart: GracefulRestartSettings = GracefulRestartSettings()
     peers: list[StaticPeer] = Field(default_factory=list)
+    password_secret_namespace: str = Field(
+        default="calico-system",
+        min_length=1,
+        description="where BGPPeer and nodeMeshPassword secretKeyRefs are read: calico-node's "
+        "namespace (calico-system with the Tigera operator, kube-system with manifests)",
+    )
     restart_backoff_initial: float = Field(
         default=0.5, gt=0, description="seconds before restarting a crashed gobgpd"
     )
