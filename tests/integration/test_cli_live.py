@@ -165,6 +165,10 @@ def test_show_networks_services_policies(
     code, out = show(capsys, agent, "services", "--json")
     services = {s["name"]: s for s in json.loads(out)["services"]}
     assert services["demo/web"]["translations_in_vpp"] == services["demo/web"]["translations"]
+    # a LoadBalancer: its cluster, load-balancer and external IP, and its NodePort on the
+    # node's address, all four in VPP
+    public = services["demo/web-public"]
+    assert public["translations"] == public["translations_in_vpp"] == 4
 
     code, out = show(capsys, agent, "policies")
     policy = next(line for line in out.splitlines() if "default/demo/allow-web" in line)
