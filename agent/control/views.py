@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from agent.control.protocol import BadRequestError
@@ -21,7 +21,7 @@ from agent.model import ClusterModel, PodInterface, Service
 from agent.reconcile.observe import Observed
 from agent.reconcile.plan import describe
 from agent.state import ClusterState
-from agent.vppobjects import VppObject
+from agent.vppobjects import CnatTranslation, VppObject, cnat_key
 
 DEFAULT_LABEL = "default"  # how the default Calico network (named "" in the model) is shown
 
@@ -132,39 +132,28 @@ class Views:
 
     def services(self) -> list[dict[str, Any]]:
         model = self.state.model
-        node_ports = self._node_port_keys(model.services.values())
+        node_ports = self._node_port_keys()
         return [self._service(model.services[k], node_ports) for k in sorted(model.services)]
 
-    def _node_port_keys(self, services: Iterable[Service]) -> dict[tuple[str, int], list[str]]:
-        """The desired cnat keys on the node's own addresses, by (protocol, port): a
-        NodePort's translations (one per node address), found in one pass."""
-        vips = {
-            str(v)
-            for s in services
-            for v in (*s.cluster_ips, *s.external_ips, *s.load_balancer_ips)
-        }
+    def _node_port_keys(self) -> dict[tuple[str, int], list[str]]:
+        """The desired translations on the node's own addresses, by (protocol, port): a
+        NodePort's (one per node address), found in one pass."""
         out: dict[tuple[str, int], list[str]] = {}
-        for key in self.dataplane.desired:
-            parts = key.split(" ")
-            if (
-                len(parts) == 4
-                and parts[0] == "cnat"
-                and parts[2] not in vips
-                and parts[3].isdigit()
-            ):
-                out.setdefault((parts[1], int(parts[3])), []).append(key)
+        for key, obj in self.dataplane.desired.items():
+            if isinstance(obj, CnatTranslation) and obj.is_real_ip:
+                out.setdefault((obj.proto, obj.port), []).append(key)
         return out
 
     def _service(self, s: Service, node_ports: dict[tuple[str, int], list[str]]) -> dict[str, Any]:
         vips = [*s.cluster_ips, *s.external_ips, *s.load_balancer_ips]
-        keys = [f"cnat {p.protocol.value} {v} {p.port}" for v in vips for p in s.ports]
+        keys = [cnat_key(v, p.port, p.protocol.value) for v in vips for p in s.ports]
         keys += [
             k
             for p in s.ports
             if p.node_port
             for k in node_ports.get((p.protocol.value, p.node_port), [])
         ]
-        wanted = [k for k in keys if k in self.dataplane.desired]
+        wanted = [k for k in dict.fromkeys(keys) if k in self.dataplane.desired]
         present = [self._in_vpp(k) for k in wanted]
         return {
             "name": f"{s.namespace}/{s.name}",

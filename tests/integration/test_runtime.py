@@ -6,47 +6,22 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import shutil
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from agent.bgp import BgpSettings
-from agent.cni import AsyncCniClient, CniSettings, add_request
+from agent.cni import AsyncCniClient, add_request
 from agent.cni.nsnetlink import netlink_in
-from agent.config import AgentConfig, VppSettings
-from agent.control import ControlSettings
-from agent.felix.config import FelixSettings
 from agent.runtime import AgentRuntime
-from agent.telemetry import TelemetrySettings
-from agent.vpp import VppConnection, interfaces
 from agent.vppsim import Simulator
+from tests.integration.agent_fixtures import agent_config, until, vpp_tags
 from tests.integration.cni_fixtures import base_model, pod_netns
 
 __all__ = ["pod_netns"]
 
 pytestmark = pytest.mark.root
-
-
-def config(tmp: Path) -> AgentConfig:
-    return AgentConfig(
-        vpp=VppSettings(socket=str(tmp / "api.sock"), timeout=2.0, connect_wait=5.0),
-        state_dir=str(tmp / "state"),
-        control=ControlSettings(socket=str(tmp / "control.sock")),
-        telemetry=TelemetrySettings(address="127.0.0.1:0"),
-        cni=CniSettings(socket=str(tmp / "cni.sock"), state_file=str(tmp / "cni.json")),
-        felix=FelixSettings(enabled=False),
-        liveness_interval=0.2,
-        resync_interval=3600,
-    )
-
-
-async def until(condition: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.05)
 
 
 def pod_state(path: str) -> tuple[list[str], bool]:
@@ -62,16 +37,10 @@ def pod_state(path: str) -> tuple[list[str], bool]:
     return addrs, default
 
 
-def vpp_tags(sock: Path) -> set[str]:
-    with VppConnection(sock) as c:
-        c.connect()
-        return {i.tag for i in c.dump(interfaces.dump()) if i.tag}
-
-
 def test_agent_serves_cni_survives_vpp_restart_and_restarts_without_churn(
     tmp_path: Path, pod_netns: Callable[[], str]
 ) -> None:
-    cfg = config(tmp_path)
+    cfg = agent_config(tmp_path)
     sock = tmp_path / "api.sock"
     path = pod_netns()
     sim = Simulator(sock, devices="real")
@@ -143,7 +112,7 @@ def test_agent_serves_cni_survives_vpp_restart_and_restarts_without_churn(
 def test_agent_runs_its_bgp_speaker_and_stops_it(tmp_path: Path) -> None:
     """With a ``bgp`` section the agent starts gobgpd after its first sync, starts BGP
     with the node's identity, and stops gobgpd when it stops."""
-    cfg = config(tmp_path).model_copy(
+    cfg = agent_config(tmp_path).model_copy(
         update={"bgp": BgpSettings(api_socket=str(tmp_path / "gobgpd.sock"), listen_port=-1)}
     )
     sim = Simulator(tmp_path / "api.sock", devices="record")

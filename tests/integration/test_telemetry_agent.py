@@ -23,13 +23,12 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from pyroute2 import netns
 
-from agent.cni import AsyncCniClient, CniSettings, add_request
+from agent.cni import AsyncCniClient, add_request
 from agent.config import AgentConfig, VppSettings
-from agent.control import ControlSettings
-from agent.felix.config import FelixSettings
 from agent.runtime import AgentRuntime
 from agent.telemetry import TelemetrySettings
 from agent.vppsim import Simulator
+from tests.integration.agent_fixtures import agent_config, until
 from tests.integration.cni_fixtures import base_model, pod_netns
 
 __all__ = ["pod_netns"]
@@ -40,20 +39,15 @@ POD = {"namespace": "shop", "pod": "cart", "interface": "eth0", "network": "defa
 
 
 def config(tmp: Path) -> AgentConfig:
-    return AgentConfig(
+    return agent_config(
+        tmp,
         vpp=VppSettings(
             socket=str(tmp / "api.sock"),
             stats_socket=str(tmp / "stats.sock"),
             timeout=2.0,
             connect_wait=30.0,
         ),
-        state_dir=str(tmp / "state"),
-        control=ControlSettings(socket=str(tmp / "control.sock")),
-        cni=CniSettings(socket=str(tmp / "cni.sock"), state_file=str(tmp / "cni.json")),
-        felix=FelixSettings(enabled=False),
         telemetry=TelemetrySettings(address="127.0.0.1:0", counters_cache=0),
-        liveness_interval=0.2,
-        resync_interval=3600,
     )
 
 
@@ -98,13 +92,6 @@ def send_udp(path: str, dst: str, count: int, size: int) -> None:
     t.start()
     t.join()
     assert not errors, errors
-
-
-async def until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.05)
 
 
 def test_health_follows_sync_and_metrics_show_pod_traffic(

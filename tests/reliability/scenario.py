@@ -33,11 +33,10 @@ from typing import Literal
 from pyroute2 import netns
 
 from agent.bgp import BgpSettings
-from agent.cni import AsyncCniClient, CniSettings, add_request
+from agent.cni import AsyncCniClient, add_request
 from agent.cni.nsnetlink import netlink_in
 from agent.config import AgentConfig, VppSettings
-from agent.control import ControlSettings
-from agent.felix.config import FelixSettings
+from agent.manager.process import socket_answers
 from agent.model import (
     ClusterModel,
     EndpointPort,
@@ -61,8 +60,8 @@ from agent.model import (
     WorkloadEndpoint,
 )
 from agent.proto_gen.cnibackend_pb2 import AddReply, AddRequest
-from agent.telemetry.config import TelemetrySettings
 from agent.vpp import VppConnection, cnat, interfaces, ip, tap
+from tests.integration import agent_fixtures as fixtures
 
 IF = ipaddress.ip_interface
 NET = ipaddress.ip_network
@@ -275,16 +274,11 @@ def pod_namespaces(n: int) -> Iterator[list[str]]:
 
 def agent_config(tmp: Path, *, bgp: bool = False, socket: Path | None = None) -> AgentConfig:
     """An agent for a test directory: CNI and VPP sockets, state and index files in it."""
-    return AgentConfig(
+    return fixtures.agent_config(
+        tmp,
         vpp=VppSettings(socket=str(socket or tmp / "api.sock"), timeout=30.0, connect_wait=10.0),
-        state_dir=str(tmp / "state"),
-        cni=CniSettings(socket=str(tmp / "cni.sock"), state_file=str(tmp / "cni.json")),
-        felix=FelixSettings(enabled=False),
         bgp=BgpSettings(api_socket=str(tmp / "gobgpd.sock"), listen_port=-1) if bgp else None,
-        telemetry=TelemetrySettings(address="127.0.0.1:0"),
-        control=ControlSettings(socket=str(tmp / "control.sock")),
         liveness_interval=0.1,
-        resync_interval=3600,
     )
 
 
@@ -313,13 +307,8 @@ class SimProcess:
         while True:
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the simulator did not start (exit {self.proc.returncode})")
-            if self.socket.exists():
-                try:
-                    with VppConnection(self.socket, timeout=5.0) as conn:
-                        conn.connect()
-                    return time.monotonic()
-                except Exception:  # not accepting yet
-                    pass
+            if socket_answers(str(self.socket)):
+                return time.monotonic()
             time.sleep(0.01)
 
     def kill(self) -> None:

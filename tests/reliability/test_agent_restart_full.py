@@ -193,7 +193,7 @@ def test_learned_routes_are_kept_in_a_file_and_a_bad_file_is_ignored(tmp_path: P
 
 
 class _TestFailedError(Exception):
-    pass
+    """Ends the test's main coroutine on an error, as a crash would end asyncio.run."""
 
 
 def _alive(pid: int) -> bool:

@@ -11,7 +11,6 @@ import asyncio
 import ipaddress
 import logging
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,18 +19,12 @@ from agent.runtime import AgentRuntime
 from agent.scenario import load_scenario
 from agent.vpp import VppConnection, interfaces, ip
 from agent.vppsim import Simulator
+from tests.integration.agent_fixtures import until
 from tests.integration.test_telemetry_agent import config, get, value
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUTE = ipaddress.ip_network("10.244.2.0/26")  # a remote node's pod block, table 0
 TAG = "vppnet:pod/demo/web-1/eth0"
-
-
-async def until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.05)
 
 
 Prefix = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -13,22 +13,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from agent.cni import AsyncCniClient, CniSettings, add_request
-from agent.config import AgentConfig, VppSettings
-from agent.control import ControlSettings
-from agent.felix.config import FelixSettings
+from agent.cni import AsyncCniClient, add_request
 from agent.model import PodInterfaceKey
 from agent.proto_gen.cnibackend_pb2 import AddRequest
 from agent.runtime import AgentRuntime
-from agent.telemetry import TelemetrySettings
-from agent.vpp import VppConnection, interfaces
 from agent.vppsim import Simulator
+from tests.integration.agent_fixtures import agent_config, until, vpp_tags
 from tests.integration.cni_fixtures import addresses, base_model, links, pod_netns
 
 __all__ = ["pod_netns"]
@@ -37,32 +32,6 @@ pytestmark = pytest.mark.root
 
 TAG = "vppnet:pod/demo/web/eth0"
 KEY = PodInterfaceKey("demo", "web", "eth0")
-
-
-def config(tmp: Path, liveness: float) -> AgentConfig:
-    return AgentConfig(
-        vpp=VppSettings(socket=str(tmp / "api.sock"), timeout=2.0, connect_wait=5.0),
-        state_dir=str(tmp / "state"),
-        cni=CniSettings(socket=str(tmp / "cni.sock"), state_file=str(tmp / "cni.json")),
-        felix=FelixSettings(enabled=False),
-        telemetry=TelemetrySettings(address="127.0.0.1:0"),
-        control=ControlSettings(socket=str(tmp / "control.sock")),
-        liveness_interval=liveness,
-        resync_interval=3600,
-    )
-
-
-async def until(condition: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.05)
-
-
-def vpp_tags(sock: Path) -> set[str]:
-    with VppConnection(sock) as c:
-        c.connect()
-        return {i.tag for i in c.dump(interfaces.dump()) if i.tag}
 
 
 def recorded(state_file: Path) -> list[str]:
@@ -84,7 +53,7 @@ async def assert_nothing_made(agent: AgentRuntime, netns: str, state_file: Path)
 def test_an_add_while_vpp_restarts_is_refused_as_temporary_then_succeeds(
     tmp_path: Path, pod_netns: Callable[[], str]
 ) -> None:
-    cfg = config(tmp_path, liveness=0.2)
+    cfg = agent_config(tmp_path, liveness_interval=0.2)
     sock = tmp_path / "api.sock"
     netns = pod_netns()
     sims = [Simulator(sock, devices="real")]
@@ -131,7 +100,7 @@ def test_an_add_before_the_agent_noticed_vpp_is_gone_is_undone_and_says_retry(
 ) -> None:
     """VPP died a moment ago and no liveness ping has seen it yet: the ADD meets the dead
     socket half-way, is undone, and the reply still says it is temporary."""
-    cfg = config(tmp_path, liveness=3600)  # the agent will not notice by itself
+    cfg = agent_config(tmp_path, liveness_interval=3600)  # the agent will not notice by itself
     sock = tmp_path / "api.sock"
     netns = pod_netns()
     sim = Simulator(sock, devices="real")

@@ -11,6 +11,7 @@ its routes back inside the pod; every service translation and every policy.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -40,11 +41,9 @@ def npol_sets_alive(sock: Path, records: dict[str, str]) -> tuple[int, list[str]
         for key, text in records.items():
             if not key.startswith("npol-ipset"):
                 continue
-            try:
+            with contextlib.suppress(VppError):  # gone with the killed VPP
                 conn.call(npol.ipset_exists(int(json.loads(text)["id"])))
                 alive.append(key)
-            except VppError:
-                pass
         return conn.call(vpe.vpe_pid()), sorted(alive)
 
 
