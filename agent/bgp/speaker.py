@@ -96,6 +96,10 @@ class BgpSpeaker:
         self._client: GobgpClient | None = None
         self._lock = threading.RLock()  # one sync at a time; guards process/client swaps
         self._stopping = threading.Event()
+        # start and stop run whole, one after the other: an agent torn down while its
+        # speaker starts (the start's thread goes on after the await is cancelled) must
+        # not have the start launch threads after the stop has joined them
+        self._life = threading.Lock()
         self._restarting_until = 0.0  # > 0: after a crash, until the peers are back
         self._reported: set[str] = set()
         # told each newly found problem with a BGP object (BGPPeer x): Events, metrics
@@ -138,33 +142,37 @@ class BgpSpeaker:
         await asyncio.to_thread(self.stop_sync)
 
     def start_sync(self) -> None:
-        self._stopping.clear()
-        process = GobgpdProcess(self.settings)  # GobgpdMissingError names the path
-        with self._lock:
-            self._launch(process, restarting=False)
-        self._sync.start()
-        self._flush.start()
-        supervisor = threading.Thread(target=self._supervise, name="bgp-supervisor", daemon=True)
-        supervisor.start()
-        self._threads.append(supervisor)
-        self._sync.trigger()
+        with self._life:
+            self._stopping.clear()
+            process = GobgpdProcess(self.settings)  # GobgpdMissingError names the path
+            with self._lock:
+                self._launch(process, restarting=False)
+            self._sync.start()
+            self._flush.start()
+            supervisor = threading.Thread(
+                target=self._supervise, name="bgp-supervisor", daemon=True
+            )
+            supervisor.start()
+            self._threads.append(supervisor)
+            self._sync.trigger()
 
     def stop_sync(self) -> None:
         """Stop gobgpd (its peers see a clean Cease) and the threads. Learned routes stay
         in the model: VPP keeps forwarding while the agent is away."""
-        self._stopping.set()
-        self._sync.stop()
-        self._flush.stop()
-        with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
-            if self._process is not None:
-                self._process.stop()
-        for thread in self._threads:
-            thread.join(5)
-        self._threads = []
-        self.status.running = False
+        with self._life:
+            self._stopping.set()
+            self._sync.stop()
+            self._flush.stop()
+            with self._lock:
+                if self._client is not None:
+                    self._client.close()
+                    self._client = None
+                if self._process is not None:
+                    self._process.stop()
+            for thread in self._threads:
+                thread.join(5)
+            self._threads = []
+            self.status.running = False
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Until the pending model sync and learned-route flush are done (tests)."""

@@ -11,6 +11,7 @@ becomes an unsuccessful reply naming the error.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import stat
@@ -134,7 +135,14 @@ class CniServer:
         finally:
             os.umask(old_umask)
         os.chmod(path, self.config.socket_mode)
-        await server.start()
+        try:
+            await server.start()
+        except BaseException:
+            # Cancelled while starting (the agent torn down during start-up), grpc already
+            # counts the server as running: close it now, or it would keep the socket and,
+            # once garbage, try to shut itself down on a loop that is gone.
+            await _close_now(server, path)
+            raise
         self._server = server
         log.info("CNI gRPC server on %s (mode %o)", path, self.config.socket_mode)
 
@@ -145,6 +153,18 @@ class CniServer:
             return
         await server.stop(grace)
         self.socket_path.unlink(missing_ok=True)
+
+
+async def _close_now(server: grpc.aio.Server, path: Path) -> None:
+    """Stop ``server`` without a grace period, even from a task being cancelled."""
+    try:
+        await server.stop(None)
+    except asyncio.InvalidStateError:
+        # grpc's serving loop could not report a start that was cancelled, and its
+        # shutdown trips on that; the C core was told to shut down before it did.
+        log.debug("CNI gRPC server stopped during its start-up")
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _clear_stale_socket(path: Path) -> None:

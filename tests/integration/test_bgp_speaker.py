@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ipaddress
 import shutil
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -206,3 +208,32 @@ def test_a_gobgpd_that_dies_at_start_says_why(tmp_path: Path) -> None:
             s.speaker.start_sync()
     finally:
         s.close()
+
+
+def bgp_threads() -> list[str]:
+    return sorted(t.name for t in threading.enumerate() if t.name.startswith("bgp-"))
+
+
+@needs_gobgpd
+def test_a_stop_while_starting_waits_for_the_start_and_leaves_nothing_running(
+    tmp_path: Path,
+) -> None:
+    """The agent torn down while its speaker starts: the start goes on in its thread
+    after the agent's await is cancelled, and the stop comes at once. Whatever the
+    start launches after the stop began must still be stopped."""
+    before = bgp_threads()
+    for attempt in range(3):
+        run_dir = tmp_path / str(attempt)
+        run_dir.mkdir()
+        s = Single(run_dir)
+        starting = threading.Thread(target=s.speaker.start_sync)
+        try:
+            starting.start()
+            while starting.is_alive() and not s.speaker.status.running:
+                time.sleep(0)  # stop the moment gobgpd runs, as the torn-down agent does
+            s.speaker.stop_sync()
+            starting.join(10)
+            assert not s.speaker.status.running
+            assert bgp_threads() == before, f"attempt {attempt}"
+        finally:
+            s.close()

@@ -3,9 +3,11 @@ namespaces, VPP state read back through dumps."""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import os
+import socket
 import stat
 from pathlib import Path
 
@@ -190,3 +192,35 @@ def test_a_socket_path_that_is_not_a_socket_is_refused(cni: CniEnv, tmp_path: Pa
     with pytest.raises(FileExistsError, match="exists and is not a socket"):
         ServerThread(server).start()
     assert taken.read_text() == "not a socket"
+
+
+def test_a_server_cancelled_while_starting_lets_go_of_its_socket(
+    cni: CniEnv, tmp_path: Path
+) -> None:
+    """An agent torn down during start-up (its task cancelled inside grpc's start, the
+    loop closed right after) must not leave a server bound to the socket that nothing
+    will ever stop: the next agent could not bind, and the orphan would try to stop
+    itself, once garbage, on a loop that is gone."""
+    path = tmp_path / "starting.sock"
+    settings = cni.settings.model_copy(update={"socket": str(path)})
+    server = CniServer(cni.state, cni.dataplane, settings, vhost_net=True)
+
+    async def cancel_mid_start() -> None:
+        task = asyncio.create_task(server.start())
+        await asyncio.sleep(0)  # the task now waits inside grpc for its serving loop
+        assert path.exists() and not task.done()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # closed by the time the cancelled start returns: the loop may end right here
+        assert not path.exists()
+        with socket.socket(socket.AF_UNIX) as probe, pytest.raises(OSError):
+            probe.connect(str(path))
+
+    asyncio.run(cancel_mid_start())
+    thread = ServerThread(server)  # the same object serves again afterwards
+    thread.start()
+    try:
+        assert stat.S_ISSOCK(os.stat(path).st_mode)
+    finally:
+        thread.stop()
