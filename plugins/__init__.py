@@ -33,16 +33,20 @@ def core(
     model: ClusterModel,
     pod_defaults: pods.PodDefaults | None = None,
     nat_settings: nat.NatSettings | None = None,
+    *,
+    with_policy: bool = True,
 ) -> dict[str, VppObject]:
     """Everything but the services, from a model :func:`networks.usable` has checked;
-    IP enabled on every interface by :func:`ipenable.apply`."""
+    IP enabled on every interface by :func:`ipenable.apply`. ``with_policy=False``
+    leaves out the npol objects (no interfaces among them, keys of their own), for a
+    caller that takes them from :func:`policy.rendered` keyed already."""
     merged = merge(
         [
             *pods.render(model, pod_defaults or pods.PodDefaults()),
             *connectivity.render(model),
             *networks.render(model),
             *nat.render(model, nat_settings),
-            *policy.render(model),
+            *(policy.render(model) if with_policy else ()),
         ]
     )
     return merge(ipenable.apply(merged.values()))

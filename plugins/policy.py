@@ -90,6 +90,8 @@ class Rendered:
     objects: tuple[VppObject, ...]
     problems: tuple[PolicyProblem, ...]
     by_endpoint: Mapping[PodInterfaceKey, tuple[PolicyProblem, ...]] = field(default_factory=dict)
+    # the objects by key; an object equal to the previous render's is that very object
+    by_key: Mapping[str, VppObject] = field(default_factory=dict)
 
 
 def _referenced_sets(rules: Any) -> tuple[str, ...]:
@@ -174,7 +176,9 @@ class _Render:
         )
         self.owner._objects = self.objects
         self.owner._endpoints = self.endpoints
-        return Rendered(tuple(self.objects.values()), tuple(self.problems), by_endpoint)
+        return Rendered(
+            tuple(self.objects.values()), tuple(self.problems), by_endpoint, self.objects
+        )
 
     def _add(self, obj: VppObject) -> None:
         self.objects[obj.key] = obj
@@ -185,17 +189,12 @@ class _Render:
         self, kind: str, ident: PolicyId | str, network: str, source: Policy | Profile | None
     ) -> Compiled:
         key = (kind, ident, network)
-        subject = policy_subject(source.id) if isinstance(source, Policy) else f"{kind} {ident}"
-        if source is None:
-            missing = PolicyProblem(
-                subject, "reference", f"{kind} is not known; treated as empty", "warning"
-            )
-            name = f"missing {kind} {ident}"
-            return Compiled(subject, name, (), (), (missing,))
         done = self.compiled.get(key)
         if done is not None and done[0] is source:
             return done[3]
-        hit = self.owner._compiled.get(key)  # the same policy, and its sets of the same types
+        # the same policy (or the same one missing), and its sets of the same types: the
+        # very same Compiled, so the endpoints using it are not bound again
+        hit = self.owner._compiled.get(key)
         if (
             hit is not None
             and hit[0] is source
@@ -203,6 +202,15 @@ class _Render:
         ):
             self.compiled[key] = hit
             return hit[3]
+        subject = policy_subject(source.id) if isinstance(source, Policy) else f"{kind} {ident}"
+        if source is None:
+            missing = PolicyProblem(
+                subject, "reference", f"{kind} is not known; treated as empty", "warning"
+            )
+            name = f"missing {kind} {ident}"
+            compiled = Compiled(subject, name, (), (), (missing,))
+            self.compiled[key] = (None, (), (), compiled)
+            return compiled
         rules = (*source.ingress_rules, *source.egress_rules)
         refs = _referenced_sets(rules)
         if isinstance(source, Policy):
@@ -349,6 +357,11 @@ _DEFAULT = PolicyRenderer()
 def render(model: ClusterModel) -> Iterator[VppObject]:
     """The npol objects of every local pod interface (and the IP sets they use)."""
     yield from _DEFAULT(model).objects
+
+
+def rendered(model: ClusterModel) -> Rendered:
+    """The whole render of ``model`` (cached: the same model renders once)."""
+    return _DEFAULT(model)
 
 
 def problems(model: ClusterModel) -> tuple[PolicyProblem, ...]:

@@ -289,7 +289,8 @@ def run(policies: int, rules_per_policy: int, sets: int, members: int) -> str:
             "is several times slower to program from scratch (start-up, VPP restart). A",
             "member change is one npol call on one set, as in the kernel; vppnet's figure",
             "is its whole converge: re-rendering the node's desired state (policy objects",
-            "come from caches, so this is mostly comparing thousands of unchanged objects)",
+            "come from caches, and the renderer hands back the very object for whatever did",
+            "not change, so finding the one changed set is an identity check per object)",
             "and rewriting its ownership index, which holds every npol object because npol",
             "cannot be dumped. The baseline's figure is mostly starting the ipset program.",
         ]
