@@ -15,7 +15,6 @@ Calico rule became).
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from ipaddress import ip_address
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agent.model import ClusterModel, PodInterfaceKey, protocol_number
+from agent.reconcile.journal import read_npol_records
 from agent.reconcile.npol_eval import NpolState, evaluate_pod, state_of
 from agent.reconcile.npol_records import programmed
 from agent.vppobjects import NpolPolicy, NpolRule, VppObject
@@ -53,10 +53,10 @@ class Programmed:
     def load(cls, index_path: str | Path) -> Programmed:
         """Read an ownership index file (read only: nothing is moved or rewritten)."""
         try:
-            data = json.loads(Path(index_path).read_text(encoding="utf-8"))
+            records = read_npol_records(index_path)  # with its journal
         except (OSError, ValueError) as e:
             raise ExplainError(f"cannot read the ownership index {index_path}: {e}") from None
-        return cls.from_records(data.get("npol", {}) if isinstance(data, dict) else {})
+        return cls.from_records(records)
 
     def name_of(self, kind: type, vpp_id: int | None) -> str:
         for obj in self.objects:

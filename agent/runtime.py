@@ -266,6 +266,7 @@ class AgentRuntime:
                 cancelled = True
             except Exception:  # stopping one part must not keep the others running
                 log.exception("error while stopping")
+        await asyncio.to_thread(self.reconciler.fold_journal)
         await asyncio.to_thread(self.conn.close)
         await self.control.stop()
         await self.telemetry.stop()

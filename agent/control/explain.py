@@ -7,7 +7,6 @@ give the same text and the same JSON.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from agent.explain_policy import (
     parse_packet,
 )
 from agent.model import ClusterModel, PodInterfaceKey
+from agent.reconcile.journal import read_npol_records
 from agent.reconcile.npol_eval import evaluate_pod
 from plugins.policy_oracle import evaluate
 
@@ -28,11 +28,9 @@ from plugins.policy_oracle import evaluate
 def index_records(index_path: str | Path) -> dict[str, Any]:
     """The npol records of an ownership index file (read only, as the agent left it)."""
     try:
-        data = json.loads(Path(index_path).read_text(encoding="utf-8"))
+        return read_npol_records(index_path)
     except (OSError, ValueError) as e:
         raise ExplainError(f"cannot read the ownership index {index_path}: {e}") from None
-    records = data.get("npol", {}) if isinstance(data, dict) else {}
-    return records if isinstance(records, dict) else {}
 
 
 def explain_policy(

@@ -54,6 +54,19 @@ class Reconciler:
         self._observed: Observed | None = None
         self._lock = threading.RLock()
 
+    def fold_journal(self) -> None:
+        """Rewrite the index with its journal folded in (a clean stop), so that the file
+        alone is whole: what an older vppnet, which knows no journal, would read."""
+        with self._lock:
+            path = self.index.journal_path
+            if path is None or not path.exists():
+                return
+            self.index.dirty = True
+            try:
+                self.index.save()
+            except IndexWriteError as e:  # the journal stays: the next start replays it
+                log.error("%s", e)
+
     def refresh(self) -> Observed:
         """Read VPP afresh (start-up, periodic resync, after a failed apply)."""
         with self._lock:
@@ -86,7 +99,7 @@ class Reconciler:
         """Apply a plan made from the current observed state; save the index."""
         with self._lock:
             report = Applier(self.conn, self.observed, self.index).apply(plan)
-            if self.index.dirty:
+            if self.index.needs_save:
                 try:
                     self.index.save()
                 except IndexWriteError as e:  # disk full, say: VPP has the change already

@@ -23,6 +23,7 @@ from agent.vpp.errors import VppError
 from agent.vpp.request import Request
 from agent.vppobjects import (
     INTERFACE_TYPES,
+    NPOL_TYPES,
     CnatTranslation,
     InterfaceAddress,
     InterfaceSettings,
@@ -143,8 +144,11 @@ class Applier:
     def _record(self, change: Change) -> None:
         """Bring the observed cache and the ownership index in line with a landed change."""
         obj, o, index = change.obj, self.observed, self.index
-        if change.op is not Op.UPDATE or not isinstance(obj, Route | CnatTranslation):
-            index.dirty = True  # an updated route or translation keeps its index entry
+        # an updated route or translation keeps its index entry; an npol object's record
+        # is journaled by its recorder: neither needs the index rewritten
+        kept = change.op is Op.UPDATE and isinstance(obj, Route | CnatTranslation)
+        if not kept and not isinstance(obj, NPOL_TYPES):
+            index.dirty = True
         for recorder in EXTRA_RECORDERS:
             recorder(change, o, index)
         if change.op is Op.DELETE:

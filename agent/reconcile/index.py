@@ -9,14 +9,18 @@ interface as it was applied, so unobservable fields compare equal after a
 restart instead of causing churn. It is written atomically (temp file,
 fsync, rename) with a version field; a corrupt file is set aside, never
 silently overwritten.
+
+npol record changes are journaled instead (see :mod:`agent.reconcile.journal`).
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
 import os
+import secrets
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,11 +28,13 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from agent.reconcile.journal import journal_of, replay_journal
 from agent.vppobjects import AfPacket, Interface, Ipip, Loopback, Memif, TunTap, Vxlan
 
 log = logging.getLogger(__name__)
 
 INDEX_VERSION = 1
+_COMPACT_MIN_BYTES = 256 * 1024  # a journal below this is never worth a whole rewrite
 TAG_PREFIX = "vppnet:"
 _TAG_MAX = 63  # VPP tags are string[64]
 
@@ -80,6 +86,12 @@ class OwnershipIndex:
     # set by the applier when a change touched what the index holds; the reconciler saves
     # only then, so updating a translation's backends writes nothing at 10,000 services
     dirty: bool = field(default=True, compare=False, repr=False)
+    # the file's generation: journal lines apply to the file they were written after
+    generation: str = field(default="", compare=False, repr=False)
+    # npol record changes not saved yet (key -> JSON text, None: removed)
+    _npol_pending: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
+    _file_bytes: int = field(default=0, compare=False, repr=False)
+    _journal_bytes: int = field(default=0, compare=False, repr=False)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None) -> OwnershipIndex:
@@ -116,7 +128,57 @@ class OwnershipIndex:
             )
             return cls(path=p)
         index.dirty = False
+        index.generation = str(data.get("generation", ""))
+        index._file_bytes = p.stat().st_size
+        if index.generation:
+            index._replay()
         return index
+
+    # -- npol records and their journal ------------------------------------------------
+
+    @property
+    def journal_path(self) -> Path | None:
+        return journal_of(self.path) if self.path is not None else None
+
+    @property
+    def needs_save(self) -> bool:
+        return self.dirty or bool(self._npol_pending)
+
+    def put_npol(self, key: str, record: str | None, meta: dict[str, Any]) -> None:
+        """Set (or, with None, remove) one npol record; ``meta``: the section's other fields."""
+        self.npol.update(meta)
+        objects: dict[str, Any] = self.npol.setdefault("objects", {})
+        if record is None:
+            objects.pop(key, None)
+        else:
+            objects[key] = record
+        self._npol_pending[key] = record
+
+    def _replay(self) -> None:
+        assert self.path is not None
+        journal = journal_of(self.path)
+        try:
+            raw = journal.read_bytes()
+        except FileNotFoundError:
+            return
+        except OSError as e:
+            log.error(
+                "ownership index journal %s is unreadable (%s); rewriting the index", journal, e
+            )
+            self.dirty = True
+            return
+        self._journal_bytes = len(raw)
+        applied, skipped = replay_journal(self.npol, self.generation, raw)
+        if skipped:
+            log.warning(
+                "ownership index journal %s: %d line(s) not applied (from before the last "
+                "rewrite, or cut short by a crash); the objects they described are checked "
+                "again against VPP",
+                journal,
+                skipped,
+            )
+            self.dirty = True  # the next save rewrites the file and retires the journal
+        log.debug("ownership index journal %s: %d line(s) applied", journal, applied)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -132,10 +194,42 @@ class OwnershipIndex:
         }
 
     def save(self) -> None:
-        """Write atomically; on failure (disk full, say) the previous file stays intact."""
+        """Append the pending npol changes to the journal when they are all that changed
+        (and the journal is not big yet); otherwise rewrite the file. On failure (disk
+        full, say) what is on disk stays whole."""
         if self.path is None:
             return
-        text = json.dumps(self.to_json(), separators=(",", ":"))
+        if self._npol_pending and not self.dirty and self.generation:
+            line = {"generation": self.generation, "npol": self._npol_pending}
+            line["meta"] = {k: v for k, v in self.npol.items() if k != "objects"}
+            data = (json.dumps(line, separators=(",", ":")) + "\n").encode("utf-8")
+            # the journal never outgrows half the file: past that, folding it in is cheaper
+            if self._journal_bytes + len(data) <= max(self._file_bytes // 2, _COMPACT_MIN_BYTES):
+                self._append(data)
+                return
+        self._rewrite()
+
+    def _append(self, data: bytes) -> None:
+        assert self.path is not None
+        journal = journal_of(self.path)
+        try:
+            fd = os.open(journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                if os.write(fd, data) != len(data):
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as e:
+            self.dirty = True  # a cut line may be left: only a rewrite (new generation) retires it
+            raise IndexWriteError(f"cannot write ownership index journal {journal}: {e}") from e
+        self._journal_bytes += len(data)
+        self._npol_pending = {}
+
+    def _rewrite(self) -> None:
+        assert self.path is not None
+        generation = secrets.token_hex(8)
+        text = json.dumps({**self.to_json(), "generation": generation}, separators=(",", ":"))
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
@@ -148,10 +242,18 @@ class OwnershipIndex:
                 os.fsync(f.fileno())
             os.chmod(tmp, 0o600)
             os.replace(tmp, self.path)
-            self.dirty = False
         except OSError as e:
             Path(tmp).unlink(missing_ok=True)
             raise IndexWriteError(f"cannot write ownership index {self.path}: {e}") from e
+        self.dirty = False
+        self.generation = generation
+        self._npol_pending = {}
+        self._file_bytes = len(text)
+        self._journal_bytes = 0
+        try:
+            journal_of(self.path).unlink(missing_ok=True)
+        except OSError as e:  # harmless: its lines name the previous generation
+            log.warning("cannot remove ownership index journal: %s", e)
 
 
 def _encode(obj: Interface) -> dict[str, Any]:

@@ -141,10 +141,11 @@ def record(change: Change, observed: Observed, index: OwnershipIndex) -> None:
     obj, key = change.obj, change.key
     if not isinstance(obj, NPOL_TYPES):
         return
-    objects: dict[str, Any] = index.npol.setdefault("objects", {})
-    index.npol.setdefault("version", RECORDS_VERSION)
+    meta = {"version": index.npol.get("version", RECORDS_VERSION)}
+    if "vpe_pid" in index.npol:
+        meta["vpe_pid"] = index.npol["vpe_pid"]
     if change.op is Op.DELETE:
-        objects.pop(key, None)
+        index.put_npol(key, None, meta)
         observed.npol_ids.pop(key, None)
         return
     rec = encode(obj)
@@ -152,7 +153,8 @@ def record(change: Change, observed: Observed, index: OwnershipIndex) -> None:
         rec["sw_if_index"] = observed.resolve(obj.interface)
     else:
         rec["id"] = observed.npol_ids[key]
-    objects[key] = json.dumps(rec, separators=(",", ":"))  # encoded once, not at every save
+    # encoded once, not at every save; saved by a journal line, not a rewrite of the index
+    index.put_npol(key, json.dumps(rec, separators=(",", ":")), meta)
 
 
 def _record(raw: Any) -> dict[str, Any]:
@@ -211,6 +213,7 @@ def observe(conn: VppConnection, index: OwnershipIndex, out: Observed) -> None:
                 len(objects),
             )
             objects = {}
+    before = index.npol
     index.npol = {"version": RECORDS_VERSION, "vpe_pid": pid, "objects": objects}
     for key, raw in list(objects.items()):
         try:
@@ -227,3 +230,5 @@ def observe(conn: VppConnection, index: OwnershipIndex, out: Observed) -> None:
         else:
             out.npol_ids[key] = int(rec["id"])
         out.objects[key] = obj
+    if index.npol != before:  # records dropped, a new VPP: not journal lines, a rewrite
+        index.dirty = True

@@ -8,6 +8,7 @@ state, and that state must give Calico's verdict (the oracle) for every packet.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterator
 from ipaddress import ip_address, ip_network
 from pathlib import Path
@@ -152,6 +153,36 @@ def test_an_ip_set_member_change_is_one_delta_on_that_set(
     assert [(c.op, c.key) for c in result.plan.changes] == [(Op.UPDATE, "npol-ipset net:s:ns-x")]
     assert sim.mutations - before == 2  # one delete, one add, on that set only
     assert sim_state(sim, names(dp)) == index_state(dp.reconciler)
+
+
+def test_a_member_change_is_journaled_and_a_restart_adopts_it_without_a_call(
+    program: tuple[Simulator, VppConnection], tmp_path: Path
+) -> None:
+    """The index is not rewritten for a member change: one line is appended to its
+    journal, and an agent started afterwards reads both and changes nothing."""
+    sim, conn = program
+    model = cluster().model()
+    path = tmp_path / "index.json"
+    state, dp = make(conn, path, model)
+    assert dp.converge().report.ok
+    file_before = path.read_bytes()
+    ns_x = model.ip_sets["s:ns-x"]
+    grown = dataclasses.replace(ns_x, members=ns_x.members | {ip_network("10.1.9.9/32")})
+    after = dataclasses.replace(model, ip_sets={**model.ip_sets, "s:ns-x": grown})
+    switch(state, after)
+    assert dp.converge().report.ok
+    assert path.read_bytes() == file_before
+    journal = path.with_name("index.json.journal")
+    assert len(journal.read_bytes().splitlines()) == 1
+    before = sim.mutations
+    _state2, restarted = make(conn, path, after)
+    result = restarted.resync()
+    assert result.plan.empty and sim.mutations == before
+    assert index_state(restarted.reconciler) == index_state(dp.reconciler)
+    # a clean stop folds the journal in: the file alone is whole again
+    restarted.reconciler.fold_journal()
+    assert not journal.exists()
+    assert json.loads(path.read_text())["npol"] == restarted.reconciler.index.npol
 
 
 def test_ip_and_port_deletes_survive_vpps_member_comparison(
