@@ -196,14 +196,6 @@ class _TestFailedError(Exception):
     """Ends the test's main coroutine on an error, as a crash would end asyncio.run."""
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/status").read_text().split("State:")[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
-
-
 @pytest.mark.skipif(not HAVE_GOBGPD, reason="gobgpd is not installed (Debian package gobgpd)")
 def test_an_agent_torn_down_by_its_event_loop_stops_its_gobgpd(tmp_path: Path) -> None:
     """``asyncio.run`` ending on an error cancels the agent's task (twice over, as the
@@ -226,6 +218,6 @@ def test_an_agent_torn_down_by_its_event_loop_stops_its_gobgpd(tmp_path: Path) -
     with Simulator(Path(cfg.vpp.socket), devices="record"), pytest.raises(_TestFailedError):
         asyncio.run(main())
     deadline = time.monotonic() + 10
-    while _alive(pids[0]):
+    while sc.process_alive(pids[0]):
         assert time.monotonic() < deadline, "gobgpd outlived the agent"
         time.sleep(0.05)

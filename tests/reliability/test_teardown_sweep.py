@@ -94,14 +94,6 @@ def port_open(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/status").read_text().split("State:")[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
-
-
 def bgp_threads() -> list[str]:
     return sorted(t.name for t in threading.enumerate() if t.name.startswith("bgp-"))
 
@@ -157,7 +149,7 @@ def test_an_agent_cancelled_during_start_up_leaves_nothing_behind(
 
         gobgpd = agent.bgp.status.pid if agent.bgp is not None else None
         if gobgpd is not None:
-            eventually(lambda: not alive(gobgpd), "gobgpd outlived the agent")
+            eventually(lambda: not sc.process_alive(gobgpd), "gobgpd outlived the agent")
         eventually(lambda: not bgp_threads(), f"BGP threads outlived the agent: {bgp_threads()}")
         for path in (cfg.cni.socket, str(cfg.control.socket)):
             assert not accepts(path), f"{path} still accepts connections"
