@@ -172,8 +172,8 @@ class OwnershipIndex:
         if skipped:
             log.warning(
                 "ownership index journal %s: %d line(s) not applied (from before the last "
-                "rewrite, or cut short by a crash); the objects they described are checked "
-                "again against VPP",
+                "rewrite, or cut short by a crash); what they described is redone from the "
+                "records before them",
                 journal,
                 skipped,
             )

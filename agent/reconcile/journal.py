@@ -29,7 +29,9 @@ def journal_of(path: Path) -> Path:
 def replay_journal(npol: dict[str, Any], generation: str, raw: bytes) -> tuple[int, int]:
     """Apply the journal lines of ``generation`` to an npol section, in order, up to the
     first line that does not parse; (lines applied, lines skipped)."""
-    objects: dict[str, Any] = npol.setdefault("objects", {})
+    objects = npol.get("objects")
+    if not isinstance(objects, dict):  # a hand-edited file: observe drops what is unreadable
+        objects = npol["objects"] = {}
     applied = skipped = 0
     lines = [line for line in raw.split(b"\n") if line.strip()]
     for n, line in enumerate(lines):
