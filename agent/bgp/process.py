@@ -18,7 +18,6 @@ import shutil
 import signal
 import stat
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ import grpc
 
 from agent.bgp.config import BgpSettings
 from agent.bgp.errors import BgpError, GobgpdMissingError
+from agent.bgp.launcher import spawn
 from agent.proto_gen import gobgp_pb2 as pb
 from agent.proto_gen import gobgp_pb2_grpc as rpc
 
@@ -35,17 +35,6 @@ log = logging.getLogger(__name__)
 
 NETNS_DIR = "/var/run/netns"
 _KEEP_LINES = 20
-
-# Run in a fresh interpreter (one thread, so setns(2) moves the whole process), then
-# become gobgpd: the namespace switch happens before gobgpd opens any socket.
-_NSEXEC = """
-import ctypes, os, sys
-fd = os.open(sys.argv[1], os.O_RDONLY)
-if ctypes.CDLL(None, use_errno=True).setns(fd, 0x40000000) != 0:
-    sys.exit("setns " + sys.argv[1] + ": " + os.strerror(ctypes.get_errno()))
-os.close(fd)
-os.execv(sys.argv[2], sys.argv[2:])
-"""
 
 
 def find_gobgpd(path: str) -> str:
@@ -107,11 +96,11 @@ class GobgpdProcess:
             "--log-level",
             self.settings.log_level,
         ]
-        if self.settings.netns is not None:
-            args = [sys.executable, "-c", _NSEXEC, self._netns_path(), *args]
+        netns = self._netns_path() if self.settings.netns is not None else None
         try:
-            self._proc = subprocess.Popen(
+            self._proc = spawn(  # dies with the agent's process, whatever ends it
                 args,
+                netns,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
