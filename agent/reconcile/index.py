@@ -144,9 +144,8 @@ class OwnershipIndex:
     def needs_save(self) -> bool:
         return self.dirty or bool(self._npol_pending)
 
-    def put_npol(self, key: str, record: str | None, meta: dict[str, Any]) -> None:
-        """Set (or, with None, remove) one npol record; ``meta``: the section's other fields."""
-        self.npol.update(meta)
+    def put_npol(self, key: str, record: str | None) -> None:
+        """Set (or, with None, remove) one npol record, to be journaled at the next save."""
         objects: dict[str, Any] = self.npol.setdefault("objects", {})
         if record is None:
             objects.pop(key, None)

@@ -141,11 +141,9 @@ def record(change: Change, observed: Observed, index: OwnershipIndex) -> None:
     obj, key = change.obj, change.key
     if not isinstance(obj, NPOL_TYPES):
         return
-    meta = {"version": index.npol.get("version", RECORDS_VERSION)}
-    if "vpe_pid" in index.npol:
-        meta["vpe_pid"] = index.npol["vpe_pid"]
+    index.npol.setdefault("version", RECORDS_VERSION)
     if change.op is Op.DELETE:
-        index.put_npol(key, None, meta)
+        index.put_npol(key, None)
         observed.npol_ids.pop(key, None)
         return
     rec = encode(obj)
@@ -154,7 +152,7 @@ def record(change: Change, observed: Observed, index: OwnershipIndex) -> None:
     else:
         rec["id"] = observed.npol_ids[key]
     # encoded once, not at every save; saved by a journal line, not a rewrite of the index
-    index.put_npol(key, json.dumps(rec, separators=(",", ":")), meta)
+    index.put_npol(key, json.dumps(rec, separators=(",", ":")))
 
 
 def _record(raw: Any) -> dict[str, Any]:

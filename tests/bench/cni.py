@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import logging
 import math
 import os
 import secrets
@@ -49,6 +48,7 @@ from agent.proto_gen.cnibackend_pb2 import AddRequest
 from agent.reconcile import REQUIRED_MESSAGES, Reconciler
 from agent.state import ClusterState
 from agent.vpp import VppConnection
+from tests.bench.common import needs_root_devices, quiet
 
 MTU = 1450
 SCOPE_LINK = 253
@@ -191,21 +191,17 @@ def _ms(samples: list[float], q: float) -> str:
 def run(n: int) -> str:
     """Run both sides and return the markdown section of docs/benchmarks.md."""
     title = f"## CNI ADD and DEL of {n:,} pods"
-    if os.geteuid() != 0 or not os.path.exists("/dev/net/tun"):
-        return f"{title}\n\nSkipped: needs root and /dev/net/tun (real namespaces and devices)."
-    quiet = logging.getLogger("agent.cni")
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)  # the fallback warns once per pod: not what is measured
-    try:
-        with (
-            tempfile.TemporaryDirectory(prefix="vppnet-bench-cni-") as tmp,
-            pod_namespaces(n) as ns,
-        ):
-            base = linux_veth(ns)
-            tun = vppnet_cni(Path(tmp), ns, vhost_net=True)
-            veth = vppnet_cni(Path(tmp), ns, vhost_net=False)
-    finally:
-        quiet.setLevel(level)
+    skipped = needs_root_devices(title)
+    if skipped is not None:
+        return skipped
+    with (
+        quiet("agent.cni"),  # the fallback warns once per pod: not what is measured
+        tempfile.TemporaryDirectory(prefix="vppnet-bench-cni-") as tmp,
+        pod_namespaces(n) as ns,
+    ):
+        base = linux_veth(ns)
+        tun = vppnet_cni(Path(tmp), ns, vhost_net=True)
+        veth = vppnet_cni(Path(tmp), ns, vhost_net=False)
     lines = [
         title,
         "",

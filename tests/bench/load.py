@@ -23,8 +23,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import ipaddress
-import logging
-import os
 import tempfile
 import time
 from dataclasses import dataclass, replace
@@ -46,6 +44,7 @@ from agent.vpp import VppConnection
 from agent.vppsim import Simulator
 from agent.worker import Backoff, DebouncedWorker
 from plugins.incremental import IncrementalRenderer
+from tests.bench.common import needs_root_devices, quiet
 from tests.integration.k8s_agents import FAST, LoopThread
 from tests.k8sfake import ENDPOINT_SLICES, NADS, NODES, SERVICES, FakeKubeApi, wait_until
 from tests.k8sfake import objects as o
@@ -295,24 +294,19 @@ def run(pods: int, services: int, service_updates: int, policies: int, policy_up
         f"## Load: {pods:,} CNI ADDs at once, {service_updates:,} service updates, "
         f"{policy_updates:,} policy updates"
     )
-    if os.geteuid() != 0 or not os.path.exists("/dev/net/tun"):
-        return f"{title}\n\nSkipped: needs root and /dev/net/tun (real namespaces and devices)."
-    quiet = logging.getLogger("agent")
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)
-    try:
-        with tempfile.TemporaryDirectory(prefix="vppnet-bench-load-") as tmp:
-            base = Path(tmp)
-            for d in ("seq", "par", "svc", "pol"):
-                (base / d).mkdir()
-            with sc.pod_namespaces(pods) as ns:
-                seq = cni_load(base / "seq", ns, parallel=False)
-            with sc.pod_namespaces(pods) as ns:
-                par = cni_load(base / "par", ns, parallel=True)
-            svc = service_burst(base / "svc", services, service_updates)
-            pol = policy_burst(base / "pol", policies, policy_updates)
-    finally:
-        quiet.setLevel(level)
+    skipped = needs_root_devices(title)
+    if skipped is not None:
+        return skipped
+    with quiet("agent"), tempfile.TemporaryDirectory(prefix="vppnet-bench-load-") as tmp:
+        base = Path(tmp)
+        for d in ("seq", "par", "svc", "pol"):
+            (base / d).mkdir()
+        with sc.pod_namespaces(pods) as ns:
+            seq = cni_load(base / "seq", ns, parallel=False)
+        with sc.pod_namespaces(pods) as ns:
+            par = cni_load(base / "par", ns, parallel=True)
+        svc = service_burst(base / "svc", services, service_updates)
+        pol = policy_burst(base / "pol", policies, policy_updates)
     assert not seq.failed and not par.failed, (seq.failed + par.failed)[:3]
     assert seq.in_vpp == par.in_vpp == pods and svc.converged and pol.ports_ok
     lines = [

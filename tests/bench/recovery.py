@@ -17,8 +17,6 @@ secondary networks), ``services`` services and ``policies`` policies.
 from __future__ import annotations
 
 import asyncio
-import logging
-import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from pathlib import Path
 
 from agent.runtime import AgentRuntime
 from agent.vppsim import Simulator
+from tests.bench.common import needs_root_devices, quiet
 from tests.reliability import scenario as sc
 
 
@@ -141,21 +140,17 @@ def run(pods: int, services: int, policies: int) -> str:
         f"## Recovery: agent restart and VPP kill -9 with {pods:,} pods, "
         f"{services:,} services, {policies:,} policies"
     )
-    if os.geteuid() != 0 or not os.path.exists("/dev/net/tun"):
-        return f"{title}\n\nSkipped: needs root and /dev/net/tun (real namespaces and devices)."
-    quiet = logging.getLogger("agent")
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)  # "lost VPP" and the like: expected here
-    try:
-        with tempfile.TemporaryDirectory(prefix="vppnet-bench-recovery-") as tmp:
-            (Path(tmp) / "restart").mkdir()
-            (Path(tmp) / "crash").mkdir()
-            with sc.pod_namespaces(pods) as ns:
-                restart = agent_restart(Path(tmp) / "restart", size, ns)
-            with sc.pod_namespaces(pods) as ns:
-                crash = vpp_crash(Path(tmp) / "crash", size, ns)
-    finally:
-        quiet.setLevel(level)
+    skipped = needs_root_devices(title)
+    if skipped is not None:
+        return skipped
+    # "lost VPP" and the like are expected here
+    with quiet("agent"), tempfile.TemporaryDirectory(prefix="vppnet-bench-recovery-") as tmp:
+        (Path(tmp) / "restart").mkdir()
+        (Path(tmp) / "crash").mkdir()
+        with sc.pod_namespaces(pods) as ns:
+            restart = agent_restart(Path(tmp) / "restart", size, ns)
+        with sc.pod_namespaces(pods) as ns:
+            crash = vpp_crash(Path(tmp) / "crash", size, ns)
     lines = [
         title,
         "",

@@ -20,7 +20,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -98,8 +98,7 @@ def bgp_threads() -> list[str]:
     return sorted(t.name for t in threading.enumerate() if t.name.startswith("bgp-"))
 
 
-def eventually(check: object, what: str, timeout: float = 10.0) -> None:
-    assert callable(check)
+def eventually(check: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         assert time.monotonic() < deadline, what

@@ -31,9 +31,10 @@ def record(n: int) -> str:
 def saved(tmp_path: Path) -> OwnershipIndex:
     """An index with a route and two npol records, written whole."""
     index = OwnershipIndex.load(tmp_path / "index.json")
+    index.npol.update(META)
     index.routes.add("route 0 10.0.0.0/8")
-    index.put_npol("npol-ipset net:a", record(1), META)
-    index.put_npol("npol-ipset net:b", record(2), META)
+    index.put_npol("npol-ipset net:a", record(1))
+    index.put_npol("npol-ipset net:b", record(2))
     index.save()
     return index
 
@@ -55,8 +56,8 @@ def test_a_record_change_is_one_journal_line_and_the_file_is_not_rewritten(
     file_before = saved.path.read_bytes()
     assert not journal(saved).exists()
 
-    saved.put_npol("npol-ipset net:a", record(3), META)
-    saved.put_npol("npol-ipset net:b", None, META)
+    saved.put_npol("npol-ipset net:a", record(3))
+    saved.put_npol("npol-ipset net:b", None)
     assert saved.needs_save and not saved.dirty
     saved.save()
 
@@ -71,12 +72,12 @@ def test_a_record_change_is_one_journal_line_and_the_file_is_not_rewritten(
 
 
 def test_anything_else_rewrites_the_file_and_retires_the_journal(saved: OwnershipIndex) -> None:
-    saved.put_npol("npol-ipset net:a", record(3), META)
+    saved.put_npol("npol-ipset net:a", record(3))
     saved.save()
     assert journal(saved).exists()
     saved.routes.add("route 0 10.1.0.0/16")
     saved.dirty = True  # as the applier marks it
-    saved.put_npol("npol-ipset net:b", record(4), META)
+    saved.put_npol("npol-ipset net:b", record(4))
     saved.save()
     assert not journal(saved).exists()
     again = reloaded(saved)
@@ -90,7 +91,7 @@ def test_a_big_journal_is_folded_into_the_file(
     folds = 0
     for n in range(10):
         had_lines = journal(saved).exists()
-        saved.put_npol("npol-ipset net:a", record(10 + n), META)
+        saved.put_npol("npol-ipset net:a", record(10 + n))
         saved.save()
         size = journal(saved).stat().st_size if journal(saved).exists() else 0
         assert size <= 300  # never past the bound: a line that would cross it is a rewrite
@@ -102,10 +103,10 @@ def test_a_big_journal_is_folded_into_the_file(
 def test_a_line_cut_short_ends_the_replay_and_the_next_save_rewrites(
     saved: OwnershipIndex, caplog: pytest.LogCaptureFixture
 ) -> None:
-    saved.put_npol("npol-ipset net:a", record(3), META)
+    saved.put_npol("npol-ipset net:a", record(3))
     saved.save()
     kept = dict(saved.npol["objects"])
-    saved.put_npol("npol-ipset net:a", record(4), META)
+    saved.put_npol("npol-ipset net:a", record(4))
     saved.save()
     lines = journal(saved).read_bytes().splitlines(keepends=True)
     journal(saved).write_bytes(lines[0] + lines[1][: len(lines[1]) // 2])  # the crash
@@ -122,10 +123,10 @@ def test_a_line_cut_short_ends_the_replay_and_the_next_save_rewrites(
 
 def test_lines_of_an_older_file_are_ignored(saved: OwnershipIndex) -> None:
     """A crash between rewriting the file and removing the journal leaves old lines."""
-    saved.put_npol("npol-ipset net:a", record(3), META)
+    saved.put_npol("npol-ipset net:a", record(3))
     saved.save()
     old_lines = journal(saved).read_bytes()
-    saved.put_npol("npol-ipset net:a", record(5), META)
+    saved.put_npol("npol-ipset net:a", record(5))
     saved.dirty = True
     saved.save()  # a rewrite: a new generation, the journal removed
     journal(saved).write_bytes(old_lines)  # ... as if the removal never happened
@@ -139,7 +140,7 @@ def test_a_full_disk_under_the_journal_keeps_the_disk_whole_and_rewrites_next(
 ) -> None:
     assert saved.path is not None
     file_before = saved.path.read_bytes()
-    saved.put_npol("npol-ipset net:a", record(3), META)
+    saved.put_npol("npol-ipset net:a", record(3))
 
     def no_space(_fd: int) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
